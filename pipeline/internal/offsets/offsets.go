@@ -1,0 +1,94 @@
+// Package offsets tracks which records of one partition are finished and
+// computes the offset that is safe to commit: the first offset that is not.
+//
+// Kafka commits are a single number per partition ("everything before this is
+// done"), while a parallel processor finishes records out of order. Committing
+// the highest finished offset would skip records still in flight and lose
+// them after a crash (franz-go's marks do not check contiguity, issue 1055),
+// so a Window only ever advances over a contiguous run of finished records.
+package offsets
+
+import (
+	"fmt"
+	"sort"
+)
+
+// Window holds the offsets of one partition that were started and not yet
+// committed past. It is not safe for concurrent use; its owner serializes
+// access.
+type Window struct {
+	offsets []int64 // started offsets in increasing order, from head
+	done    []bool  // done[i] reports whether offsets[i] finished
+	head    int     // first index not yet passed by the watermark
+	next    int64   // offset after the last started one; -1 before any
+}
+
+// NewWindow returns an empty window.
+func NewWindow() *Window { return &Window{next: -1} }
+
+// Start records that offset was handed out for processing. Offsets must be
+// started in strictly increasing order (gaps are fine: compaction and
+// transaction markers leave them).
+func (w *Window) Start(offset int64) error {
+	if w.next >= 0 && offset < w.next {
+		return fmt.Errorf("offset %d started after %d: offsets must increase", offset, w.next-1)
+	}
+	w.offsets = append(w.offsets, offset)
+	w.done = append(w.done, false)
+	w.next = offset + 1
+	return nil
+}
+
+// Finish marks offset as fully processed. It returns an error for an offset
+// that was never started or already finished, which would be a bookkeeping
+// bug in the caller.
+func (w *Window) Finish(offset int64) error {
+	live := w.offsets[w.head:]
+	i := sort.Search(len(live), func(i int) bool { return live[i] >= offset })
+	if i == len(live) || live[i] != offset {
+		return fmt.Errorf("offset %d finished but not in flight", offset)
+	}
+	if w.done[w.head+i] {
+		return fmt.Errorf("offset %d finished twice", offset)
+	}
+	w.done[w.head+i] = true
+	for w.head < len(w.offsets) && w.done[w.head] {
+		w.head++
+	}
+	if w.head > 1024 && w.head*2 > len(w.offsets) {
+		w.compact()
+	}
+	return nil
+}
+
+// Committable returns the offset to commit (the next record a new owner
+// should read) and whether anything was started at all.
+func (w *Window) Committable() (int64, bool) {
+	if w.next < 0 {
+		return 0, false
+	}
+	if w.head < len(w.offsets) {
+		return w.offsets[w.head], true
+	}
+	return w.next, true
+}
+
+// Pending returns how many started offsets are not finished yet, counting
+// only those at or after the watermark.
+func (w *Window) Pending() int {
+	n := 0
+	for _, d := range w.done[w.head:] {
+		if !d {
+			n++
+		}
+	}
+	return n
+}
+
+func (w *Window) compact() {
+	n := copy(w.offsets, w.offsets[w.head:])
+	copy(w.done, w.done[w.head:])
+	w.offsets = w.offsets[:n]
+	w.done = w.done[:n]
+	w.head = 0
+}

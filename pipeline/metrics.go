@@ -1,0 +1,68 @@
+package pipeline
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the processor's Prometheus collectors. They are always
+// created (so the code never checks for nil) and registered only when the
+// user passes a Registerer.
+type metrics struct {
+	consumed, produced, succeeded, failed *prometheus.CounterVec
+	panics, backpressure, rebalances      prometheus.Counter
+	commits, commitFailures               prometheus.Counter
+	inflight, assigned                    prometheus.Gauge
+	handlerSeconds, e2eSeconds            prometheus.Histogram
+	commitSeconds                         prometheus.Histogram
+	committedOffset                       *prometheus.GaugeVec
+}
+
+func newMetrics(processor string, reg prometheus.Registerer) (*metrics, error) {
+	const ns, sub = "sluice", "processor"
+	labels := prometheus.Labels{"processor": processor}
+	counter := func(name, help string, l ...string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: name, Help: help, ConstLabels: labels}, l)
+	}
+	one := func(name, help string) prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: name, Help: help, ConstLabels: labels})
+	}
+	gauge := func(name, help string) prometheus.Gauge {
+		return prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: name, Help: help, ConstLabels: labels})
+	}
+	hist := func(name, help string, buckets []float64) prometheus.Histogram {
+		return prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: name, Help: help, ConstLabels: labels, Buckets: buckets})
+	}
+	m := &metrics{
+		consumed:        counter("records_consumed_total", "Records fetched from an input topic.", "topic"),
+		produced:        counter("records_produced_total", "Output records acknowledged by the broker.", "topic"),
+		succeeded:       counter("records_succeeded_total", "Input records fully processed (outputs acknowledged).", "topic"),
+		failed:          counter("records_failed_total", "Input records whose handler returned an error or panicked.", "topic"),
+		panics:          one("handler_panics_total", "Handler panics recovered."),
+		backpressure:    one("backpressure_pauses_total", "Times fetching paused because the in-flight caps were reached."),
+		rebalances:      one("rebalances_total", "Partition assignments received."),
+		commits:         one("commits_total", "Successful offset commits."),
+		commitFailures:  one("commit_failures_total", "Failed offset commits."),
+		inflight:        gauge("inflight_records", "Records fetched and not yet finished."),
+		assigned:        gauge("assigned_partitions", "Partitions currently owned by this instance."),
+		handlerSeconds:  hist("handler_seconds", "Time spent in the handler per record.", prometheus.ExponentialBuckets(0.00005, 2.5, 14)),
+		e2eSeconds:      hist("end_to_end_seconds", "Time from the record's timestamp to its outputs being acknowledged.", prometheus.ExponentialBuckets(0.001, 2.5, 16)),
+		commitSeconds:   hist("commit_seconds", "Offset commit latency.", prometheus.ExponentialBuckets(0.0005, 2.5, 12)),
+		committedOffset: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "committed_offset", Help: "Last offset committed per owned partition.", ConstLabels: labels}, []string{"topic", "partition"}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.consumed, m.produced, m.succeeded, m.failed, m.panics, m.backpressure, m.rebalances,
+		m.commits, m.commitFailures, m.inflight, m.assigned, m.handlerSeconds, m.e2eSeconds, m.commitSeconds, m.committedOffset} {
+		if err := reg.Register(c); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if errors.As(err, &are) {
+				return nil, errors.New("metrics already registered: give each processor in one registry its own name")
+			}
+			return nil, err
+		}
+	}
+	return m, nil
+}

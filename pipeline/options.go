@@ -1,0 +1,167 @@
+package pipeline
+
+import (
+	"fmt"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Ordering says which records of the input may be processed at the same
+// time. The names follow Confluent Parallel Consumer.
+type Ordering int
+
+const (
+	// KeyOrder processes records with the same key strictly one after the
+	// other, in offset order, and records with different keys in parallel,
+	// even inside one partition. It is the default.
+	KeyOrder Ordering = iota
+	// PartitionOrder processes one record at a time per partition, like a
+	// plain Kafka consumer.
+	PartitionOrder
+	// Unordered processes any records in parallel. Commits still never pass
+	// an unfinished record.
+	Unordered
+)
+
+// ParseOrdering parses "key", "partition" or "unordered".
+func ParseOrdering(s string) (Ordering, error) {
+	switch s {
+	case "key":
+		return KeyOrder, nil
+	case "partition":
+		return PartitionOrder, nil
+	case "unordered":
+		return Unordered, nil
+	}
+	return 0, fmt.Errorf("unknown ordering %q: want key, partition or unordered", s)
+}
+
+func (o Ordering) String() string {
+	switch o {
+	case KeyOrder:
+		return "key"
+	case PartitionOrder:
+		return "partition"
+	case Unordered:
+		return "unordered"
+	}
+	return fmt.Sprintf("Ordering(%d)", int(o))
+}
+
+type config struct {
+	name           string
+	group          string
+	topics         []string
+	ordering       Ordering
+	workers        int
+	maxRecords     int
+	maxBytes       int64
+	commitInterval time.Duration
+	revokeTimeout  time.Duration
+	drainTimeout   time.Duration
+	logger         *slog.Logger
+	registerer     prometheus.Registerer
+	clientOpts     []kgo.Opt
+	onError        ErrorHandler
+}
+
+func defaultConfig(name string) config {
+	return config{
+		name:           name,
+		group:          name,
+		ordering:       KeyOrder,
+		workers:        runtime.GOMAXPROCS(0),
+		maxRecords:     10_000,
+		maxBytes:       64 << 20,
+		commitInterval: time.Second,
+		revokeTimeout:  20 * time.Second,
+		drainTimeout:   30 * time.Second,
+		logger:         slog.Default(),
+	}
+}
+
+// Option configures a Processor.
+type Option func(*config)
+
+// Group sets the consumer group. Default: the processor's name. Every
+// instance of a processor uses the same group; Kafka spreads the partitions
+// over them.
+func Group(group string) Option { return func(c *config) { c.group = group } }
+
+// Topics sets the input topics. Required.
+func Topics(topics ...string) Option {
+	return func(c *config) { c.topics = append(c.topics, topics...) }
+}
+
+// WithOrdering sets the ordering mode. Default: KeyOrder.
+func WithOrdering(o Ordering) Option { return func(c *config) { c.ordering = o } }
+
+// Workers sets how many handlers run at once. Default: GOMAXPROCS, right for
+// CPU-bound handlers; raise it for handlers that mostly wait on I/O.
+func Workers(n int) Option { return func(c *config) { c.workers = n } }
+
+// MaxInFlight caps the records (default 10,000) and value+key bytes
+// (default 64 MiB) that are fetched but not finished. At the cap the
+// processor pauses fetching instead of buffering more, which bounds memory
+// when handlers are slower than the input.
+func MaxInFlight(records int, bytes int64) Option {
+	return func(c *config) { c.maxRecords, c.maxBytes = records, bytes }
+}
+
+// CommitInterval sets how often finished offsets are committed. Default 1s.
+// Shorter means fewer duplicates after a crash, longer means fewer commit
+// requests. Offsets are also committed on revoke and on shutdown.
+func CommitInterval(d time.Duration) Option { return func(c *config) { c.commitInterval = d } }
+
+// RevokeTimeout bounds how long a rebalance waits for in-flight records of
+// revoked partitions to finish before committing what is done and letting
+// the rebalance go on. Default 20s; keep it well under the group's
+// rebalance timeout (60s by default).
+func RevokeTimeout(d time.Duration) Option { return func(c *config) { c.revokeTimeout = d } }
+
+// DrainTimeout bounds how long a graceful shutdown waits for fetched records
+// to finish. Default 30s. Records not finished by then are left uncommitted
+// for the next owner.
+func DrainTimeout(d time.Duration) Option { return func(c *config) { c.drainTimeout = d } }
+
+// Logger sets the structured logger. Default: slog.Default().
+func Logger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// Metrics registers the processor's Prometheus metrics with r. Default: no
+// metrics are registered.
+func Metrics(r prometheus.Registerer) Option { return func(c *config) { c.registerer = r } }
+
+// ClientOptions adds franz-go client options, typically the connection
+// settings from kafkaconn.Config.Options (brokers, TLS, SASL). Options that
+// the processor depends on (consumer group, manual commits, rebalance
+// callbacks) are set after these and win.
+func ClientOptions(opts ...kgo.Opt) Option {
+	return func(c *config) { c.clientOpts = append(c.clientOpts, opts...) }
+}
+
+// OnError sets what happens when a handler returns an error or panics. The
+// default stops the processor with an error naming the record, committing
+// nothing past it.
+func OnError(h ErrorHandler) Option { return func(c *config) { c.onError = h } }
+
+func (c *config) validate() error {
+	switch {
+	case c.name == "":
+		return fmt.Errorf("processor name is empty")
+	case c.group == "":
+		return fmt.Errorf("processor %s: consumer group is empty", c.name)
+	case len(c.topics) == 0:
+		return fmt.Errorf("processor %s: no input topics (use pipeline.Topics)", c.name)
+	case c.workers < 1:
+		return fmt.Errorf("processor %s: workers = %d, want at least 1", c.name, c.workers)
+	case c.maxRecords < 1 || c.maxBytes < 1:
+		return fmt.Errorf("processor %s: in-flight caps must be positive (records %d, bytes %d)", c.name, c.maxRecords, c.maxBytes)
+	case c.commitInterval <= 0:
+		return fmt.Errorf("processor %s: commit interval must be positive", c.name)
+	}
+	return nil
+}

@@ -1,0 +1,474 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluice-dev/sluice/pipeline/internal/offsets"
+	"github.com/sluice-dev/sluice/pipeline/internal/schedule"
+)
+
+// Processor consumes its input topics in a consumer group, runs a Handler on
+// every record on a pool of workers, produces the handler's outputs and
+// commits offsets.
+//
+// The life of a record:
+//   - fetched by the poll loop (Run's goroutine), registered in its
+//     partition's offset window and queued by ordering key;
+//   - run by a worker (runTask), which produces the outputs;
+//   - finished (finish) once the broker acknowledged every output; only then
+//     may the committer (commitLoop) move the partition's committed offset
+//     past it, and only over a contiguous run of finished records.
+//
+// Guarantees: at-least-once. A committed offset never passes a record that is
+// not finished, so a crash, a rebalance or a kill loses nothing; records after
+// the last commit may be processed again.
+type Processor struct {
+	cfg     config
+	handler Handler
+	metrics *metrics
+	queue   *schedule.Queue[*task]
+
+	client *kgo.Client
+
+	// commitMu serializes commits with rebalance callbacks, so a periodic
+	// commit can never land for a partition after its revoke finished.
+	commitMu sync.Mutex
+
+	// mu guards everything below; cond signals changes of in-flight counts.
+	mu        sync.Mutex
+	cond      *sync.Cond
+	parts     map[topicPartition]*partState
+	inflight  int   // records fetched and not settled
+	inBytes   int64 // their key+value bytes
+	fatal     error // first error that stops the processor
+	fatalCh   chan struct{}
+	failing   atomic.Bool // set with fatal, read without mu by workers
+}
+
+type topicPartition struct {
+	topic     string
+	partition int32
+}
+
+// partState is the bookkeeping of one assigned partition. A new partState is
+// made on every assignment, so completions of records fetched under an older
+// assignment are recognized (task.part differs) and ignored.
+type partState struct {
+	tp        topicPartition
+	window    *offsets.Window
+	inflight  int   // tasks started and not settled
+	committed int64 // last committed offset, -1 if none by us
+	epoch     int32 // leader epoch of the newest finished record
+	revoked   bool
+}
+
+type task struct {
+	rec     *kgo.Record
+	part    *partState
+	size    int64
+	pending atomic.Int32 // outputs not yet acknowledged
+	failed  atomic.Bool
+	fetched time.Time
+}
+
+// New returns a processor named name (used for the default consumer group,
+// logs and metrics) that runs handler on every record.
+func New(name string, handler Handler, opts ...Option) (*Processor, error) {
+	cfg := defaultConfig(name)
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if handler == nil {
+		return nil, fmt.Errorf("processor %s: nil handler", name)
+	}
+	if cfg.onError == nil {
+		cfg.onError = stopOnError
+	}
+	m, err := newMetrics(cfg.name, cfg.registerer)
+	if err != nil {
+		return nil, fmt.Errorf("processor %s: metrics: %w", name, err)
+	}
+	p := &Processor{
+		cfg:     cfg,
+		handler: handler,
+		metrics: m,
+		queue:   schedule.New[*task](),
+		parts:   make(map[topicPartition]*partState),
+		fatalCh: make(chan struct{}),
+	}
+	p.cond = sync.NewCond(&p.mu)
+	return p, nil
+}
+
+func (p *Processor) clientOptions() []kgo.Opt {
+	opts := append([]kgo.Opt{
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.ClientID("sluice-" + p.cfg.name),
+	}, p.cfg.clientOpts...)
+	return append(opts,
+		kgo.ConsumerGroup(p.cfg.group),
+		kgo.ConsumeTopics(p.cfg.topics...),
+		kgo.Balancers(kgo.CooperativeStickyBalancer()),
+		kgo.DisableAutoCommit(),
+		// Rebalance callbacks then run only between our dispatch rounds,
+		// never while a polled batch is half registered.
+		kgo.BlockRebalanceOnPoll(),
+		kgo.OnPartitionsAssigned(p.onAssigned),
+		kgo.OnPartitionsRevoked(p.onRevoked),
+		kgo.OnPartitionsLost(p.onLost),
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+	)
+}
+
+// Run consumes until ctx is cancelled or a record fails in a way the
+// ErrorHandler does not absorb. On cancellation it stops fetching, finishes
+// the records already fetched (bounded by DrainTimeout), commits and leaves
+// the group, and returns nil. On failure it returns a *RecordError (or a
+// produce error wrapping ErrProduce) after committing what is safe.
+//
+// A Processor runs once; create a new one to run again.
+func (p *Processor) Run(ctx context.Context) error {
+	cl, err := kgo.NewClient(p.clientOptions()...)
+	if err != nil {
+		return fmt.Errorf("processor %s: kafka client: %w", p.cfg.name, err)
+	}
+	p.client = cl
+	log := p.cfg.logger.With("processor", p.cfg.name)
+	log.Info("starting", "group", p.cfg.group, "topics", p.cfg.topics, "ordering", p.cfg.ordering.String(), "workers", p.cfg.workers)
+
+	var wg sync.WaitGroup
+	for i := 0; i < p.cfg.workers; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); p.worker() }()
+	}
+	commitCtx, stopCommits := context.WithCancel(context.Background())
+	wg.Add(1)
+	go func() { defer wg.Done(); p.commitLoop(commitCtx) }()
+
+	pollCtx, stopPolling := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-p.fatalCh:
+			stopPolling()
+		case <-pollCtx.Done():
+		}
+	}()
+	p.pollLoop(pollCtx)
+	stopPolling()
+
+	// Stop fetching: nothing new enters; then finish what is here.
+	cl.PauseFetchTopics(p.cfg.topics...)
+	fatal := p.fatalErr()
+	if fatal != nil {
+		// Queued records behind a failure are not started: the failed
+		// record must stay first in line for whoever processes it next.
+		p.dropQueued(func(*task) bool { return true })
+	}
+	drainCtx, cancel := context.WithTimeout(context.Background(), p.cfg.drainTimeout)
+	if !p.waitFor(drainCtx, func() bool { return p.inflight == 0 }) {
+		log.Warn("drain timed out; unfinished records stay uncommitted", "inflight", p.inflightNow())
+	}
+	cancel()
+	stopCommits()
+	p.queue.Close()
+	wg.Wait()
+
+	flushCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	if err := cl.Flush(flushCtx); err != nil {
+		log.Warn("flush", "err", err)
+	}
+	cancel()
+	if err := p.commitAll(context.Background()); err != nil {
+		log.Error("final commit", "err", err)
+		if fatal == nil {
+			fatal = err
+		}
+	}
+	cl.Close() // leaves the group; onRevoked commits again, a no-op by now
+	if fatal != nil {
+		log.Error("stopped", "err", fatal)
+		return fatal
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// pollLoop owns fetching: it polls at most as many records as the in-flight
+// cap leaves room for, registers them, and lets rebalances run in between.
+func (p *Processor) pollLoop(ctx context.Context) {
+	paused := false
+	for ctx.Err() == nil {
+		room := p.waitForRoom(ctx, &paused)
+		if room <= 0 {
+			return
+		}
+		fetches := p.client.PollRecords(ctx, room)
+		if fetches.IsClientClosed() {
+			return
+		}
+		fetches.EachError(func(topic string, partition int32, err error) {
+			if !errors.Is(err, context.Canceled) {
+				p.cfg.logger.Warn("fetch error", "processor", p.cfg.name, "topic", topic, "partition", partition, "err", err)
+			}
+		})
+		fetches.EachRecord(p.dispatch)
+		p.client.AllowRebalance()
+	}
+}
+
+// waitForRoom blocks while the in-flight caps are reached, pausing fetches
+// meanwhile, and returns how many records may be polled (0 if ctx ended).
+func (p *Processor) waitForRoom(ctx context.Context, paused *bool) int {
+	full := func() bool { return p.inflight >= p.cfg.maxRecords || p.inBytes >= p.cfg.maxBytes }
+	p.mu.Lock()
+	if full() {
+		p.mu.Unlock()
+		p.client.PauseFetchTopics(p.cfg.topics...)
+		*paused = true
+		p.metrics.backpressure.Inc()
+		p.waitFor(ctx, func() bool { return !full() })
+		p.mu.Lock()
+	}
+	room := p.cfg.maxRecords - p.inflight
+	p.mu.Unlock()
+	if ctx.Err() != nil {
+		return 0
+	}
+	if *paused {
+		p.client.ResumeFetchTopics(p.cfg.topics...)
+		*paused = false
+	}
+	return room
+}
+
+func (p *Processor) dispatch(r *kgo.Record) {
+	tp := topicPartition{r.Topic, r.Partition}
+	t := &task{rec: r, size: int64(len(r.Key) + len(r.Value)), fetched: time.Now()}
+	p.mu.Lock()
+	ps := p.parts[tp]
+	if ps == nil {
+		ps = newPartState(tp)
+		p.parts[tp] = ps
+	}
+	if err := ps.window.Start(r.Offset); err != nil {
+		p.mu.Unlock()
+		p.fail(fmt.Errorf("processor %s: %s/%d: %w", p.cfg.name, r.Topic, r.Partition, err))
+		return
+	}
+	t.part = ps
+	ps.inflight++
+	p.inflight++
+	p.inBytes += t.size
+	p.mu.Unlock()
+	p.metrics.consumed.WithLabelValues(r.Topic).Inc()
+	p.metrics.inflight.Inc()
+	p.queue.Push(p.orderingKey(r), t)
+}
+
+func (p *Processor) orderingKey(r *kgo.Record) string {
+	switch p.cfg.ordering {
+	case Unordered:
+		return ""
+	case PartitionOrder:
+		return fmt.Sprintf("%s\x00%d", r.Topic, r.Partition)
+	default:
+		return fmt.Sprintf("%s\x00%d\x00%s", r.Topic, r.Partition, r.Key)
+	}
+}
+
+func newPartState(tp topicPartition) *partState {
+	return &partState{tp: tp, window: offsets.NewWindow(), committed: -1, epoch: -1}
+}
+
+func (p *Processor) worker() {
+	for {
+		key, t, ok := p.queue.Next()
+		if !ok {
+			return
+		}
+		if p.failing.Load() {
+			// After a failure nothing else starts: a later record of the
+			// failed key must not overtake it.
+			p.mu.Lock()
+			p.settleLocked(t)
+			p.mu.Unlock()
+		} else {
+			p.runTask(t)
+		}
+		p.queue.Done(key)
+	}
+}
+
+// runTask runs the handler and hands its outputs to the producer. The key is
+// released when runTask returns, after the outputs were handed over in
+// order, so the next record of the key produces after this one.
+func (p *Processor) runTask(t *task) {
+	ctx := context.Background()
+	rec := toRecord(t.rec)
+	start := time.Now()
+	outs, err := p.callHandler(ctx, rec)
+	p.metrics.handlerSeconds.Observe(time.Since(start).Seconds())
+	if err != nil {
+		p.metrics.failed.WithLabelValues(t.rec.Topic).Inc()
+		outs, err = p.cfg.onError(ctx, rec, err)
+		if err != nil {
+			p.settleFailed(t, &RecordError{Processor: p.cfg.name, Topic: t.rec.Topic, Partition: t.rec.Partition, Offset: t.rec.Offset, Err: err})
+			return
+		}
+	}
+	if len(outs) == 0 {
+		p.finish(t)
+		return
+	}
+	t.pending.Store(int32(len(outs)))
+	for _, o := range outs {
+		kr := &kgo.Record{Topic: o.Topic, Key: o.Key, Value: o.Value, Headers: toKgoHeaders(o.Headers)}
+		p.client.Produce(ctx, kr, func(kr *kgo.Record, err error) {
+			if err != nil {
+				p.settleFailed(t, fmt.Errorf("processor %s: output of %s/%d@%d to %s: %w: %w",
+					p.cfg.name, t.rec.Topic, t.rec.Partition, t.rec.Offset, kr.Topic, ErrProduce, err))
+				return
+			}
+			p.metrics.produced.WithLabelValues(kr.Topic).Inc()
+			if t.pending.Add(-1) == 0 && !t.failed.Load() {
+				p.finish(t)
+			}
+		})
+	}
+}
+
+func (p *Processor) callHandler(ctx context.Context, rec *Record) (outs []Output, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			p.metrics.panics.Inc()
+			outs, err = nil, &PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return p.handler(ctx, rec)
+}
+
+// finish marks a task done: its offset may now be committed.
+func (p *Processor) finish(t *task) {
+	p.metrics.succeeded.WithLabelValues(t.rec.Topic).Inc()
+	p.metrics.e2eSeconds.Observe(time.Since(t.rec.Timestamp).Seconds())
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.parts[t.part.tp] == t.part && !t.part.revoked {
+		if err := t.part.window.Finish(t.rec.Offset); err != nil {
+			p.failLocked(fmt.Errorf("processor %s: %s/%d: %w", p.cfg.name, t.rec.Topic, t.rec.Partition, err))
+		}
+		if t.rec.LeaderEpoch > t.part.epoch {
+			t.part.epoch = t.rec.LeaderEpoch
+		}
+	}
+	p.settleLocked(t)
+}
+
+// settleFailed releases a task that failed without finishing it: its offset
+// stays uncommitted, and the processor stops.
+func (p *Processor) settleFailed(t *task, err error) {
+	if t.failed.Swap(true) {
+		return // another output of the same task failed first
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.failLocked(err)
+	p.settleLocked(t)
+}
+
+func (p *Processor) settleLocked(t *task) {
+	t.part.inflight--
+	p.inflight--
+	p.inBytes -= t.size
+	p.metrics.inflight.Dec()
+	p.cond.Broadcast()
+}
+
+func (p *Processor) fail(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.failLocked(err)
+}
+
+func (p *Processor) failLocked(err error) {
+	if p.fatal == nil {
+		p.fatal = err
+		p.failing.Store(true)
+		close(p.fatalCh)
+		p.cond.Broadcast()
+	}
+}
+
+func (p *Processor) fatalErr() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.fatal
+}
+
+func (p *Processor) inflightNow() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.inflight
+}
+
+// waitFor blocks until cond holds (checked under mu) or ctx ends, and
+// reports whether cond held.
+func (p *Processor) waitFor(ctx context.Context, cond func() bool) bool {
+	stop := context.AfterFunc(ctx, func() {
+		p.mu.Lock()
+		p.cond.Broadcast()
+		p.mu.Unlock()
+	})
+	defer stop()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for !cond() {
+		if ctx.Err() != nil {
+			return false
+		}
+		p.cond.Wait()
+	}
+	return true
+}
+
+// dropQueued removes queued (not started) tasks that match and settles them
+// without finishing: they stay uncommitted for the next owner.
+func (p *Processor) dropQueued(match func(*task) bool) int {
+	dropped := p.queue.Drop(match)
+	p.mu.Lock()
+	for _, t := range dropped {
+		p.settleLocked(t)
+	}
+	p.mu.Unlock()
+	return len(dropped)
+}
+
+func toRecord(r *kgo.Record) *Record {
+	hs := make([]Header, len(r.Headers))
+	for i, h := range r.Headers {
+		hs[i] = Header{Key: h.Key, Value: h.Value}
+	}
+	return &Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value, Headers: hs, Timestamp: r.Timestamp}
+}
+
+func toKgoHeaders(hs []Header) []kgo.RecordHeader {
+	if len(hs) == 0 {
+		return nil
+	}
+	out := make([]kgo.RecordHeader, len(hs))
+	for i, h := range hs {
+		out[i] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
+	}
+	return out
+}

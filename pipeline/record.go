@@ -1,0 +1,41 @@
+package pipeline
+
+import (
+	"context"
+	"time"
+)
+
+// Header is a Kafka record header.
+type Header struct {
+	Key   string
+	Value []byte
+}
+
+// Record is one input record handed to a Handler. The Handler must not keep
+// references to Key, Value or Headers after it returns.
+type Record struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	Key       []byte
+	Value     []byte
+	Headers   []Header
+	Timestamp time.Time
+}
+
+// Output is a record a Handler asks the processor to produce. The input
+// record counts as done only once every Output is acknowledged by the broker.
+type Output struct {
+	Topic   string
+	Key     []byte
+	Value   []byte
+	Headers []Header
+}
+
+// Handler processes one record and returns the records to produce. It may
+// return zero, one or many outputs, to any topics. A non-nil error means the
+// record failed; see Processor for what happens next.
+//
+// Handlers run concurrently on several workers; the ordering mode decides
+// which records may run at the same time.
+type Handler func(ctx context.Context, rec *Record) ([]Output, error)

@@ -1,0 +1,11 @@
+package pipeline_test
+
+import (
+	"context"
+	"os/signal"
+	"syscall"
+)
+
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), syscall.SIGTERM)
+}
