@@ -95,7 +95,7 @@ func (p *Processor) onAssigned(_ context.Context, _ *kgo.Client, assigned map[st
 	for topic, parts := range assigned {
 		for _, part := range parts {
 			tp := topicPartition{topic, part}
-			p.parts[tp] = newPartState(tp)
+			p.parts[tp] = p.newPartState(tp)
 			n++
 		}
 	}

@@ -19,6 +19,20 @@ type metrics struct {
 	committedOffset                       *prometheus.GaugeVec
 }
 
+// topicCounters are the per-topic counters of one input topic, looked up
+// once per partition assignment instead of once per record.
+type topicCounters struct {
+	consumed, succeeded, failed prometheus.Counter
+}
+
+func (m *metrics) forTopic(topic string) topicCounters {
+	return topicCounters{
+		consumed:  m.consumed.WithLabelValues(topic),
+		succeeded: m.succeeded.WithLabelValues(topic),
+		failed:    m.failed.WithLabelValues(topic),
+	}
+}
+
 func newMetrics(processor string, reg prometheus.Registerer) (*metrics, error) {
 	const ns, sub = "sluice", "processor"
 	labels := prometheus.Labels{"processor": processor}
@@ -47,7 +61,7 @@ func newMetrics(processor string, reg prometheus.Registerer) (*metrics, error) {
 		inflight:        gauge("inflight_records", "Records fetched and not yet finished."),
 		assigned:        gauge("assigned_partitions", "Partitions currently owned by this instance."),
 		handlerSeconds:  hist("handler_seconds", "Time spent in the handler per record.", prometheus.ExponentialBuckets(0.00005, 2.5, 14)),
-		e2eSeconds:      hist("end_to_end_seconds", "Time from the record's timestamp to its outputs being acknowledged.", prometheus.ExponentialBuckets(0.001, 2.5, 16)),
+		e2eSeconds:      hist("end_to_end_seconds", "Time from the record's timestamp (event time) to the end of its handler.", prometheus.ExponentialBuckets(0.001, 2.5, 16)),
 		commitSeconds:   hist("commit_seconds", "Offset commit latency.", prometheus.ExponentialBuckets(0.0005, 2.5, 12)),
 		committedOffset: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "committed_offset", Help: "Last offset committed per owned partition.", ConstLabels: labels}, []string{"topic", "partition"}),
 	}

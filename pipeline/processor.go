@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -34,7 +35,7 @@ type Processor struct {
 	cfg     config
 	handler Handler
 	metrics *metrics
-	queue   *schedule.Queue[*task]
+	queue   *schedule.Queue[orderKey, *task]
 
 	client *kgo.Client
 
@@ -43,14 +44,14 @@ type Processor struct {
 	commitMu sync.Mutex
 
 	// mu guards everything below; cond signals changes of in-flight counts.
-	mu        sync.Mutex
-	cond      *sync.Cond
-	parts     map[topicPartition]*partState
-	inflight  int   // records fetched and not settled
-	inBytes   int64 // their key+value bytes
-	fatal     error // first error that stops the processor
-	fatalCh   chan struct{}
-	failing   atomic.Bool // set with fatal, read without mu by workers
+	mu       sync.Mutex
+	cond     *sync.Cond
+	parts    map[topicPartition]*partState
+	inflight int   // records fetched and not settled
+	inBytes  int64 // their key+value bytes
+	fatal    error // first error that stops the processor
+	fatalCh  chan struct{}
+	failing  atomic.Bool // set with fatal, read without mu by workers
 }
 
 type topicPartition struct {
@@ -63,6 +64,7 @@ type topicPartition struct {
 // assignment are recognized (task.part differs) and ignored.
 type partState struct {
 	tp        topicPartition
+	m         topicCounters
 	window    *offsets.Window
 	inflight  int   // tasks started and not settled
 	committed int64 // last committed offset, -1 if none by us
@@ -70,13 +72,22 @@ type partState struct {
 	revoked   bool
 }
 
+// orderKey is the scheduler key: records with equal keys run in order. It
+// includes the partition (through part), so equal keys in different
+// partitions or input topics never wait for each other. The zero orderKey
+// (Unordered mode) orders nothing.
+type orderKey struct {
+	part *partState
+	key  string
+}
+
 type task struct {
 	rec     *kgo.Record
+	in      Record // what the handler sees
 	part    *partState
 	size    int64
 	pending atomic.Int32 // outputs not yet acknowledged
 	failed  atomic.Bool
-	fetched time.Time
 }
 
 // New returns a processor named name (used for the default consumer group,
@@ -103,7 +114,7 @@ func New(name string, handler Handler, opts ...Option) (*Processor, error) {
 		cfg:     cfg,
 		handler: handler,
 		metrics: m,
-		queue:   schedule.New[*task](),
+		queue:   schedule.New[orderKey, *task](),
 		parts:   make(map[topicPartition]*partState),
 		fatalCh: make(chan struct{}),
 	}
@@ -115,6 +126,14 @@ func (p *Processor) clientOptions() []kgo.Opt {
 	opts := append([]kgo.Opt{
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.ClientID("sluice-" + p.cfg.name),
+		// Workers produce one record at a time from many goroutines; a
+		// short linger lets those records share batches (Kafka 4's Java
+		// producer default is 5ms as well).
+		kgo.ProducerLinger(5 * time.Millisecond),
+		// Outputs exist only for in-flight records, which MaxInFlight
+		// already bounds; kgo's default 10,000-record buffer would make
+		// workers block in Produce long before that.
+		kgo.MaxBufferedRecords(max(100_000, 4*p.cfg.maxRecords)),
 	}, p.cfg.clientOpts...)
 	return append(opts,
 		kgo.ConsumerGroup(p.cfg.group),
@@ -222,24 +241,35 @@ func (p *Processor) pollLoop(ctx context.Context) {
 				p.cfg.logger.Warn("fetch error", "processor", p.cfg.name, "topic", topic, "partition", partition, "err", err)
 			}
 		})
-		fetches.EachRecord(p.dispatch)
+		p.dispatch(fetches.Records())
 		p.client.AllowRebalance()
 	}
 }
 
-// waitForRoom blocks while the in-flight caps are reached, pausing fetches
-// meanwhile, and returns how many records may be polled (0 if ctx ended).
+// waitForRoom blocks while the in-flight caps are reached and returns how
+// many records may be polled (0 if ctx ended). Not polling already stops
+// kgo from fetching more than one buffered fetch per broker; if the caps
+// stay reached past pauseAfter (a slow handler, not a burst), it also
+// pauses fetching, which drops kgo's buffered fetch. Pausing at once on
+// every burst would throw that buffer away and refetch it many times over.
 func (p *Processor) waitForRoom(ctx context.Context, paused *bool) int {
+	const pauseAfter = 200 * time.Millisecond
 	full := func() bool { return p.inflight >= p.cfg.maxRecords || p.inBytes >= p.cfg.maxBytes }
 	p.mu.Lock()
-	if full() {
-		p.mu.Unlock()
-		p.client.PauseFetchTopics(p.cfg.topics...)
-		*paused = true
-		p.metrics.backpressure.Inc()
-		p.waitFor(ctx, func() bool { return !full() })
-		p.mu.Lock()
+	isFull := full()
+	p.mu.Unlock()
+	if isFull {
+		graceCtx, cancel := context.WithTimeout(ctx, pauseAfter)
+		roomSoon := p.waitFor(graceCtx, func() bool { return !full() })
+		cancel()
+		if !roomSoon && ctx.Err() == nil {
+			p.client.PauseFetchTopics(p.cfg.topics...)
+			*paused = true
+			p.metrics.backpressure.Inc()
+			p.waitFor(ctx, func() bool { return !full() })
+		}
 	}
+	p.mu.Lock()
 	room := p.cfg.maxRecords - p.inflight
 	p.mu.Unlock()
 	if ctx.Err() != nil {
@@ -252,84 +282,113 @@ func (p *Processor) waitForRoom(ctx context.Context, paused *bool) int {
 	return room
 }
 
-func (p *Processor) dispatch(r *kgo.Record) {
-	tp := topicPartition{r.Topic, r.Partition}
-	t := &task{rec: r, size: int64(len(r.Key) + len(r.Value)), fetched: time.Now()}
+// dispatch registers a polled batch in the offset windows and queues it.
+func (p *Processor) dispatch(recs []*kgo.Record) {
+	tasks := make([]*task, 0, len(recs))
+	keys := make([]orderKey, 0, len(recs))
 	p.mu.Lock()
-	ps := p.parts[tp]
-	if ps == nil {
-		ps = newPartState(tp)
-		p.parts[tp] = ps
+	for _, r := range recs {
+		tp := topicPartition{r.Topic, r.Partition}
+		ps := p.parts[tp]
+		if ps == nil {
+			ps = p.newPartState(tp)
+			p.parts[tp] = ps
+		}
+		if err := ps.window.Start(r.Offset); err != nil {
+			p.failLocked(fmt.Errorf("processor %s: %s/%d: %w", p.cfg.name, r.Topic, r.Partition, err))
+			break
+		}
+		t := &task{rec: r, in: toRecord(r), part: ps, size: int64(len(r.Key) + len(r.Value))}
+		ps.inflight++
+		p.inflight++
+		p.inBytes += t.size
+		ps.m.consumed.Inc()
+		tasks = append(tasks, t)
+		keys = append(keys, p.orderingKey(ps, r))
 	}
-	if err := ps.window.Start(r.Offset); err != nil {
-		p.mu.Unlock()
-		p.fail(fmt.Errorf("processor %s: %s/%d: %w", p.cfg.name, r.Topic, r.Partition, err))
-		return
-	}
-	t.part = ps
-	ps.inflight++
-	p.inflight++
-	p.inBytes += t.size
 	p.mu.Unlock()
-	p.metrics.consumed.WithLabelValues(r.Topic).Inc()
-	p.metrics.inflight.Inc()
-	p.queue.Push(p.orderingKey(r), t)
+	p.metrics.inflight.Add(float64(len(tasks)))
+	p.queue.PushAll(keys, tasks)
 }
 
-func (p *Processor) orderingKey(r *kgo.Record) string {
+func (p *Processor) orderingKey(ps *partState, r *kgo.Record) orderKey {
 	switch p.cfg.ordering {
 	case Unordered:
-		return ""
+		return orderKey{}
 	case PartitionOrder:
-		return fmt.Sprintf("%s\x00%d", r.Topic, r.Partition)
+		return orderKey{part: ps}
 	default:
-		return fmt.Sprintf("%s\x00%d\x00%s", r.Topic, r.Partition, r.Key)
+		// The key bytes live as long as the record and are never
+		// modified, so a string view of them needs no copy.
+		return orderKey{part: ps, key: unsafe.String(unsafe.SliceData(r.Key), len(r.Key))}
 	}
 }
 
-func newPartState(tp topicPartition) *partState {
-	return &partState{tp: tp, window: offsets.NewWindow(), committed: -1, epoch: -1}
+func (p *Processor) newPartState(tp topicPartition) *partState {
+	return &partState{
+		tp:        tp,
+		m:         p.metrics.forTopic(tp.topic),
+		window:    offsets.NewWindow(),
+		committed: -1,
+		epoch:     -1,
+	}
 }
 
+// workerBatch is how many runnable records a worker takes at once; taking
+// several saves scheduler round trips when handlers are fast.
+const workerBatch = 64
+
 func (p *Processor) worker() {
+	keys := make([]orderKey, 0, workerBatch)
+	tasks := make([]*task, 0, workerBatch)
 	for {
-		key, t, ok := p.queue.Next()
+		var ok bool
+		keys, tasks, ok = p.queue.NextBatch(workerBatch, p.cfg.workers, keys[:0], tasks[:0])
 		if !ok {
 			return
 		}
-		if p.failing.Load() {
-			// After a failure nothing else starts: a later record of the
-			// failed key must not overtake it.
-			p.mu.Lock()
-			p.settleLocked(t)
-			p.mu.Unlock()
-		} else {
-			p.runTask(t)
+		// One clock read per record: each handler's end is the next
+		// one's start (clock reads are not free on every VM).
+		now := time.Now()
+		for _, t := range tasks {
+			if p.failing.Load() {
+				// After a failure nothing else starts: a later record of
+				// the failed key must not overtake it.
+				p.mu.Lock()
+				p.settleLocked(t)
+				p.mu.Unlock()
+			} else {
+				now = p.runTask(t, now)
+			}
 		}
-		p.queue.Done(key)
+		// Keys are released after the whole batch: a key's next record
+		// waits a little longer, but the queue lock is taken once.
+		p.queue.DoneAll(keys)
 	}
 }
 
-// runTask runs the handler and hands its outputs to the producer. The key is
-// released when runTask returns, after the outputs were handed over in
-// order, so the next record of the key produces after this one.
-func (p *Processor) runTask(t *task) {
+// runTask runs the handler, started at start, and hands its outputs to the
+// producer; it returns when the handler ended. The key is released after
+// runTask returns, once the outputs were handed over in order, so the next
+// record of the key produces after this one.
+func (p *Processor) runTask(t *task, start time.Time) (end time.Time) {
 	ctx := context.Background()
-	rec := toRecord(t.rec)
-	start := time.Now()
+	rec := &t.in
 	outs, err := p.callHandler(ctx, rec)
-	p.metrics.handlerSeconds.Observe(time.Since(start).Seconds())
+	end = time.Now()
+	p.metrics.handlerSeconds.Observe(end.Sub(start).Seconds())
+	p.metrics.e2eSeconds.Observe(end.Sub(t.rec.Timestamp).Seconds())
 	if err != nil {
-		p.metrics.failed.WithLabelValues(t.rec.Topic).Inc()
+		t.part.m.failed.Inc()
 		outs, err = p.cfg.onError(ctx, rec, err)
 		if err != nil {
 			p.settleFailed(t, &RecordError{Processor: p.cfg.name, Topic: t.rec.Topic, Partition: t.rec.Partition, Offset: t.rec.Offset, Err: err})
-			return
+			return end
 		}
 	}
 	if len(outs) == 0 {
 		p.finish(t)
-		return
+		return end
 	}
 	t.pending.Store(int32(len(outs)))
 	for _, o := range outs {
@@ -346,6 +405,7 @@ func (p *Processor) runTask(t *task) {
 			}
 		})
 	}
+	return end
 }
 
 func (p *Processor) callHandler(ctx context.Context, rec *Record) (outs []Output, err error) {
@@ -360,8 +420,7 @@ func (p *Processor) callHandler(ctx context.Context, rec *Record) (outs []Output
 
 // finish marks a task done: its offset may now be committed.
 func (p *Processor) finish(t *task) {
-	p.metrics.succeeded.WithLabelValues(t.rec.Topic).Inc()
-	p.metrics.e2eSeconds.Observe(time.Since(t.rec.Timestamp).Seconds())
+	t.part.m.succeeded.Inc()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.parts[t.part.tp] == t.part && !t.part.revoked {
@@ -454,12 +513,15 @@ func (p *Processor) dropQueued(match func(*task) bool) int {
 	return len(dropped)
 }
 
-func toRecord(r *kgo.Record) *Record {
-	hs := make([]Header, len(r.Headers))
-	for i, h := range r.Headers {
-		hs[i] = Header{Key: h.Key, Value: h.Value}
+func toRecord(r *kgo.Record) Record {
+	var hs []Header
+	if len(r.Headers) > 0 {
+		hs = make([]Header, len(r.Headers))
+		for i, h := range r.Headers {
+			hs[i] = Header{Key: h.Key, Value: h.Value}
+		}
 	}
-	return &Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value, Headers: hs, Timestamp: r.Timestamp}
+	return Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value, Headers: hs, Timestamp: r.Timestamp}
 }
 
 func toKgoHeaders(hs []Header) []kgo.RecordHeader {

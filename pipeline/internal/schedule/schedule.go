@@ -6,73 +6,128 @@ package schedule
 
 import "sync"
 
-type item[T any] struct {
-	key string
+type item[K comparable, T any] struct {
+	key K
 	v   T
 }
 
-type keyState[T any] struct {
-	running bool      // the key's current head was taken by a worker
-	waiting []item[T] // items queued behind the head, in arrival order
+type keyState[K comparable, T any] struct {
+	running bool         // the key's current head was taken by a worker
+	waiting []item[K, T] // items queued behind the head, in arrival order
 }
 
 // Queue is the scheduler. All its state is guarded by mu; workers block in
 // Next on cond.
-type Queue[T any] struct {
+type Queue[K comparable, T any] struct {
 	mu     sync.Mutex
 	cond   *sync.Cond
-	ready  []item[T]
-	keys   map[string]*keyState[T] // a key is present while it has an item ready or running
+	ready  []item[K, T]
+	keys   map[K]*keyState[K, T] // a key is present while it has an item ready or running
 	closed bool
 }
 
 // New returns an empty queue.
-func New[T any]() *Queue[T] {
-	q := &Queue[T]{keys: make(map[string]*keyState[T])}
+func New[K comparable, T any]() *Queue[K, T] {
+	q := &Queue[K, T]{keys: make(map[K]*keyState[K, T])}
 	q.cond = sync.NewCond(&q.mu)
 	return q
 }
 
-// Push adds v. An empty key means v is not ordered against anything.
-func (q *Queue[T]) Push(key string, v T) {
+// Push adds v. The zero key means v is not ordered against anything.
+func (q *Queue[K, T]) Push(key K, v T) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	it := item[T]{key, v}
-	if key != "" {
+	if q.pushLocked(key, v) {
+		q.cond.Signal()
+	}
+}
+
+// PushAll adds the items keys[i], vs[i] in order, under one lock: cheaper
+// than Push per item for a polled batch.
+func (q *Queue[K, T]) PushAll(keys []K, vs []T) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	woke := 0
+	for i := range vs {
+		if q.pushLocked(keys[i], vs[i]) {
+			woke++
+		}
+	}
+	if woke > 1 {
+		q.cond.Broadcast()
+	} else if woke == 1 {
+		q.cond.Signal()
+	}
+}
+
+// pushLocked queues an item and reports whether it became ready.
+func (q *Queue[K, T]) pushLocked(key K, v T) bool {
+	var zero K
+	it := item[K, T]{key, v}
+	if key != zero {
 		if ks, busy := q.keys[key]; busy {
 			ks.waiting = append(ks.waiting, it)
-			return
+			return false
 		}
-		q.keys[key] = &keyState[T]{}
+		q.keys[key] = &keyState[K, T]{}
 	}
 	q.ready = append(q.ready, it)
-	q.cond.Signal()
+	return true
 }
 
 // Next blocks until an item is runnable and returns it with its key, or
 // returns ok=false once the queue is closed.
-func (q *Queue[T]) Next() (key string, v T, ok bool) {
+func (q *Queue[K, T]) Next() (key K, v T, ok bool) {
+	var zero K
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for len(q.ready) == 0 && !q.closed {
 		q.cond.Wait()
 	}
 	if q.closed {
-		return "", v, false
+		return zero, v, false
 	}
 	it := q.ready[0]
-	q.ready[0] = item[T]{}
+	q.ready[0] = item[K, T]{}
 	q.ready = q.ready[1:]
-	if it.key != "" {
+	if it.key != zero {
 		q.keys[it.key].running = true
 	}
 	return it.key, it.v, true
 }
 
+// NextBatch is Next for up to max items at once: it blocks until at least
+// one is runnable and appends the runnable items (all of different keys) to
+// keys and vs. Taking a share of the ready items, not all, keeps the other
+// workers busy. It returns ok=false once the queue is closed.
+func (q *Queue[K, T]) NextBatch(max, workers int, keys []K, vs []T) ([]K, []T, bool) {
+	var zero K
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.ready) == 0 && !q.closed {
+		q.cond.Wait()
+	}
+	if q.closed {
+		return keys, vs, false
+	}
+	n := min(max, (len(q.ready)+workers-1)/workers)
+	for _, it := range q.ready[:n] {
+		if it.key != zero {
+			q.keys[it.key].running = true
+		}
+		keys = append(keys, it.key)
+		vs = append(vs, it.v)
+	}
+	clear(q.ready[:n])
+	q.ready = q.ready[n:]
+	return keys, vs, true
+}
+
 // Done releases key after its running item finished, making the next item
 // with that key runnable.
-func (q *Queue[T]) Done(key string) {
-	if key == "" {
+func (q *Queue[K, T]) Done(key K) {
+	var zero K
+	if key == zero {
 		return
 	}
 	q.mu.Lock()
@@ -85,7 +140,20 @@ func (q *Queue[T]) Done(key string) {
 	q.promote(key, ks)
 }
 
-func (q *Queue[T]) promote(key string, ks *keyState[T]) {
+// DoneAll is Done for several keys under one lock.
+func (q *Queue[K, T]) DoneAll(keys []K) {
+	var zero K
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, key := range keys {
+		if ks := q.keys[key]; key != zero && ks != nil {
+			ks.running = false
+			q.promote(key, ks)
+		}
+	}
+}
+
+func (q *Queue[K, T]) promote(key K, ks *keyState[K, T]) {
 	if len(ks.waiting) == 0 {
 		delete(q.keys, key)
 		return
@@ -97,7 +165,8 @@ func (q *Queue[T]) promote(key string, ks *keyState[T]) {
 
 // Drop removes every item not yet taken by a worker for which match is true
 // and returns them. Running items are unaffected.
-func (q *Queue[T]) Drop(match func(T) bool) []T {
+func (q *Queue[K, T]) Drop(match func(T) bool) []T {
+	var zero K
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	var dropped []T
@@ -113,11 +182,11 @@ func (q *Queue[T]) Drop(match func(T) bool) []T {
 		ks.waiting = kept
 	}
 	kept := q.ready[:0]
-	var orphaned []string
+	var orphaned []K
 	for _, it := range q.ready {
 		if match(it.v) {
 			dropped = append(dropped, it.v)
-			if it.key != "" {
+			if it.key != zero {
 				orphaned = append(orphaned, it.key)
 			}
 		} else {
@@ -135,7 +204,7 @@ func (q *Queue[T]) Drop(match func(T) bool) []T {
 }
 
 // Len returns the number of items not yet taken by a worker.
-func (q *Queue[T]) Len() int {
+func (q *Queue[K, T]) Len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	n := len(q.ready)
@@ -147,7 +216,7 @@ func (q *Queue[T]) Len() int {
 
 // Close wakes every worker blocked in Next; Next returns ok=false from then
 // on, even if items remain.
-func (q *Queue[T]) Close() {
+func (q *Queue[K, T]) Close() {
 	q.mu.Lock()
 	q.closed = true
 	q.mu.Unlock()

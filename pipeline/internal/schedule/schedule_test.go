@@ -13,7 +13,7 @@ import (
 // and checks that each key's items ran one at a time, in push order, while
 // different keys did overlap.
 func TestSameKeyNeverRunsConcurrentlyAndKeepsOrder(t *testing.T) {
-	q := New[int]()
+	q := New[string, int]()
 	const keys, perKey, workers = 50, 40, 8
 	type rec struct {
 		key string
@@ -86,7 +86,7 @@ func TestSameKeyNeverRunsConcurrentlyAndKeepsOrder(t *testing.T) {
 }
 
 func TestDropPromotesSurvivorsAndSkipsDropped(t *testing.T) {
-	q := New[string]()
+	q := New[string, string]()
 	q.Push("a", "a1-drop")
 	q.Push("a", "a2-drop")
 	q.Push("b", "b1")
@@ -111,7 +111,7 @@ func TestDropPromotesSurvivorsAndSkipsDropped(t *testing.T) {
 }
 
 func TestDropKeepsKeyBusyWhileItsHeadRuns(t *testing.T) {
-	q := New[string]()
+	q := New[string, string]()
 	q.Push("a", "a1")
 	q.Push("a", "a2")
 	_, v, _ := q.Next() // a1 running

@@ -1,0 +1,225 @@
+package pipeline_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluice-dev/sluice/pipeline"
+)
+
+// The benchmarks below compare Sluice with a baseline measured in the same
+// run against the same broker, and report the ratio; absolute figures on a
+// shared machine are noise.
+
+// produceFast writes n small records spread over keys, asynchronously.
+func produceFast(b testing.TB, brokers []string, topic string, n, keys int) {
+	b.Helper()
+	cl := newClient(b, brokers, kgo.ProducerLinger(5*time.Millisecond))
+	val := make([]byte, 100)
+	for i := 0; i < n; i++ {
+		cl.Produce(context.Background(), &kgo.Record{Topic: topic, Key: []byte("k" + strconv.Itoa(i%keys)), Value: val}, nil)
+	}
+	if err := cl.Flush(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// handLoop is the minimal correct franz-go consume→produce→commit loop a
+// user would write without Sluice: poll, produce every record, wait for the
+// acks, commit the polled offsets.
+func handLoop(b testing.TB, brokers []string, group string, n int64) time.Duration {
+	cl := newClient(b, brokers, kgo.ConsumerGroup(group), kgo.ConsumeTopics("in"),
+		kgo.DisableAutoCommit(), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	var start time.Time
+	var done int64
+	ctx := context.Background()
+	for done < n {
+		fs := cl.PollFetches(ctx)
+		if start.IsZero() {
+			start = time.Now()
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			cl.Produce(ctx, &kgo.Record{Topic: "out", Key: r.Key, Value: r.Value}, nil)
+			done++
+		})
+		if err := cl.Flush(ctx); err != nil {
+			b.Fatal(err)
+		}
+		if err := cl.CommitUncommittedOffsets(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return time.Since(start)
+}
+
+// sluiceLoop runs a processor until it handled n records and returns the
+// time from its first record to its n-th (the group join is left out, as
+// in handLoop).
+func sluiceLoop(b testing.TB, brokers []string, group string, n int64, h pipeline.Handler, opts ...pipeline.Option) time.Duration {
+	var handled atomic.Int64
+	var first atomic.Int64
+	wrapped := func(ctx context.Context, r *pipeline.Record) ([]pipeline.Output, error) {
+		first.CompareAndSwap(0, time.Now().UnixNano())
+		defer handled.Add(1)
+		return h(ctx, r)
+	}
+	p, err := pipeline.New(group, wrapped, append([]pipeline.Option{pipeline.Topics("in"),
+		pipeline.ClientOptions(kgo.SeedBrokers(brokers...)), pipeline.Logger(quiet)}, opts...)...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	stop := run(b, p)
+	for handled.Load() < n {
+		time.Sleep(time.Millisecond)
+	}
+	elapsed := time.Since(time.Unix(0, first.Load()))
+	if err := stop(); err != nil {
+		b.Fatal(err)
+	}
+	return elapsed
+}
+
+// BenchmarkRuntimeOverhead: a passthrough processor against the hand-written
+// loop on the same input. Target: ratio >= 0.80.
+func BenchmarkRuntimeOverhead(b *testing.B) {
+	const n = 200_000
+	brokers := fakeKafka(b, 6, "in", "out")
+	produceFast(b, brokers, "in", n, 10_000)
+	var hand, sl time.Duration
+	for i := 0; i < b.N; i++ {
+		hand += handLoop(b, brokers, fmt.Sprintf("hand-%d", i), n)
+		sl += sluiceLoop(b, brokers, fmt.Sprintf("sluice-%d", i), n, passthrough("out"))
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/hand.Seconds(), "baseline-rec/s")
+	b.ReportMetric(float64(n)*float64(b.N)/sl.Seconds(), "sluice-rec/s")
+	b.ReportMetric(hand.Seconds()/sl.Seconds(), "ratio")
+}
+
+// spin burns CPU for about d, like a compute-heavy transform.
+func spin(d time.Duration) {
+	end := time.Now().Add(d)
+	x := 1.0
+	for time.Now().Before(end) {
+		for i := 0; i < 200; i++ {
+			x = x*1.0000001 + 1e-9
+		}
+	}
+	_ = x
+}
+
+// BenchmarkKeyVsPartitionOrder: one partition, many keys, a CPU-bound
+// handler of about 200µs. Target on 2 cores: speedup >= 1.7.
+func BenchmarkKeyVsPartitionOrder(b *testing.B) {
+	const n = 10_000
+	brokers := fakeKafka(b, 1, "in", "out")
+	produceFast(b, brokers, "in", n, 1000)
+	h := func(_ context.Context, r *pipeline.Record) ([]pipeline.Output, error) {
+		spin(200 * time.Microsecond)
+		return []pipeline.Output{{Topic: "out", Key: r.Key, Value: r.Value}}, nil
+	}
+	var part, key time.Duration
+	for i := 0; i < b.N; i++ {
+		part += sluiceLoop(b, brokers, fmt.Sprintf("part-%d", i), n, h, pipeline.WithOrdering(pipeline.PartitionOrder))
+		key += sluiceLoop(b, brokers, fmt.Sprintf("key-%d", i), n, h, pipeline.WithOrdering(pipeline.KeyOrder))
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/part.Seconds(), "partition-rec/s")
+	b.ReportMetric(float64(n)*float64(b.N)/key.Seconds(), "key-rec/s")
+	b.ReportMetric(part.Seconds()/key.Seconds(), "speedup")
+	b.ReportMetric(float64(runtime.GOMAXPROCS(0)), "cores")
+}
+
+// BenchmarkBacklogMemory: the broker runs in this process, the processor in
+// a child process (so its RSS is its own) facing a backlog of 1,000,000
+// small records with a slow handler. It reports the child's peak RSS.
+// Target: under 256 MiB.
+func BenchmarkBacklogMemory(b *testing.B) {
+	const n = 1_000_000
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(6, "in", "out"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	brokers := c.ListenAddrs()
+	produceFast(b, brokers, "in", n, 100_000)
+	adm := kadm.NewClient(newClient(b, brokers))
+	for i := 0; i < b.N; i++ {
+		group := fmt.Sprintf("mem-%d", i)
+		cmd := exec.Command(os.Args[0], "-test.run=^TestChildSlowProcessor$")
+		cmd.Env = append(os.Environ(), "SLUICE_CHILD_BROKERS="+brokers[0], "SLUICE_CHILD_GROUP="+group)
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		// Let it work through part of the backlog: long enough for fetch
+		// buffers and the in-flight window to fill.
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			time.Sleep(500 * time.Millisecond)
+			offs, err := adm.FetchOffsets(context.Background(), group)
+			if err == nil && committedSum(offs) > 50_000 {
+				break
+			}
+		}
+		peak := peakRSS(b, cmd.Process.Pid)
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		_ = cmd.Wait()
+		b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-MiB")
+		b.ReportMetric(float64(peak)/float64(256<<20), "fraction-of-256MiB")
+	}
+}
+
+func committedSum(o kadm.OffsetResponses) int64 {
+	var s int64
+	o.Each(func(r kadm.OffsetResponse) { s += r.At })
+	return s
+}
+
+// peakRSS reads VmHWM (peak resident set) of pid from /proc.
+func peakRSS(b testing.TB, pid int) int64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	b.Fatal("no VmHWM in /proc status")
+	return 0
+}
+
+// TestChildSlowProcessor is the child of BenchmarkBacklogMemory.
+func TestChildSlowProcessor(t *testing.T) {
+	broker, group := os.Getenv("SLUICE_CHILD_BROKERS"), os.Getenv("SLUICE_CHILD_GROUP")
+	if broker == "" || group == "" {
+		return
+	}
+	p, err := pipeline.New(group, func(_ context.Context, r *pipeline.Record) ([]pipeline.Output, error) {
+		time.Sleep(100 * time.Microsecond)
+		return []pipeline.Output{{Topic: "out", Key: r.Key, Value: r.Value}}, nil
+	}, pipeline.Topics("in"), pipeline.Workers(16), pipeline.ClientOptions(kgo.SeedBrokers(broker)), pipeline.Logger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = p.Run(context.Background())
+}

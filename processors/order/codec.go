@@ -1,0 +1,93 @@
+package order
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sluice-dev/sluice/pipeline"
+	"github.com/sluice-dev/sluice/schemas"
+)
+
+// Event is any of the order events: Placed, Validated, Scored, Decided or
+// Status.
+type Event interface {
+	// Schema is the full name of the Avro schema the event is encoded with.
+	Schema() string
+	// Key is the record key, the order ID.
+	Key() []byte
+	// Native is the event as a goavro native map.
+	Native() map[string]any
+}
+
+// Encode encodes e with its schema.
+func Encode(ctx context.Context, s *schemas.Serde, e Event) ([]byte, error) {
+	b, err := s.Encode(ctx, e.Schema(), e.Native())
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", e.Schema(), err)
+	}
+	return b, nil
+}
+
+// Output encodes e into a record for topic, keyed by the order ID.
+func Output(ctx context.Context, s *schemas.Serde, topic string, e Event) (pipeline.Output, error) {
+	b, err := Encode(ctx, s, e)
+	if err != nil {
+		return pipeline.Output{}, fmt.Errorf("order %q to %s: %w", e.Key(), topic, err)
+	}
+	return pipeline.Output{Topic: topic, Key: e.Key(), Value: b}, nil
+}
+
+// DecodePlaced decodes an OrderPlaced of any version; v1 orders read with
+// the v2 default channel, "web".
+func DecodePlaced(ctx context.Context, s *schemas.Serde, b []byte) (Placed, error) {
+	return decode(ctx, s, b, schemas.OrderPlaced, PlacedFromNative)
+}
+
+// DecodeValidated decodes an OrderValidated.
+func DecodeValidated(ctx context.Context, s *schemas.Serde, b []byte) (Validated, error) {
+	return decode(ctx, s, b, schemas.OrderValidated, ValidatedFromNative)
+}
+
+// DecodeScored decodes an OrderScored.
+func DecodeScored(ctx context.Context, s *schemas.Serde, b []byte) (Scored, error) {
+	return decode(ctx, s, b, schemas.OrderScored, ScoredFromNative)
+}
+
+// DecodeDecided decodes an OrderDecided.
+func DecodeDecided(ctx context.Context, s *schemas.Serde, b []byte) (Decided, error) {
+	return decode(ctx, s, b, schemas.OrderDecided, DecidedFromNative)
+}
+
+// DecodeStatus decodes an OrderStatus.
+func DecodeStatus(ctx context.Context, s *schemas.Serde, b []byte) (Status, error) {
+	return decode(ctx, s, b, schemas.OrderStatus, StatusFromNative)
+}
+
+func decode[E any](ctx context.Context, s *schemas.Serde, b []byte, name string, from func(map[string]any) (E, error)) (E, error) {
+	m, err := s.Decode(ctx, b, name)
+	if err != nil {
+		var zero E
+		return zero, fmt.Errorf("decode %s: %w", name, err)
+	}
+	return from(m)
+}
+
+// Routed is an event and the topic it goes to.
+type Routed struct {
+	Topic string
+	Event Event
+}
+
+// Outputs encodes each event into a record for its topic, keyed by the order
+// ID, in the order given.
+func Outputs(ctx context.Context, s *schemas.Serde, events ...Routed) ([]pipeline.Output, error) {
+	outs := make([]pipeline.Output, len(events))
+	for i, r := range events {
+		out, err := Output(ctx, s, r.Topic, r.Event)
+		if err != nil {
+			return nil, err
+		}
+		outs[i] = out
+	}
+	return outs, nil
+}

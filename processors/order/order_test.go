@@ -1,0 +1,188 @@
+package order_test
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/sluice-dev/sluice/processors/order"
+	"github.com/sluice-dev/sluice/schemas"
+)
+
+func newSerde(t *testing.T) *schemas.Serde {
+	t.Helper()
+	set, err := schemas.Load()
+	if err != nil {
+		t.Fatalf("load schemas: %v", err)
+	}
+	s, err := schemas.NewSerde(set)
+	if err != nil {
+		t.Fatalf("new serde: %v", err)
+	}
+	return s
+}
+
+// at is a millisecond-precision UTC time, all that timestamp-millis keeps.
+var at = time.Date(2026, 3, 4, 12, 30, 15, 123_000_000, time.UTC)
+
+func placed() order.Placed {
+	return order.Placed{
+		OrderID:    "o-1",
+		CustomerID: "c-1",
+		PlacedAt:   at,
+		Currency:   "EUR",
+		Lines: []order.Line{
+			{SKU: "mug", Quantity: 2, UnitPriceCents: 1250},
+			{SKU: "tea", Quantity: 1, UnitPriceCents: 899},
+		},
+		TotalCents:      3399,
+		ShippingCountry: "DE",
+		Channel:         "mobile",
+	}
+}
+
+func TestEventsRoundTripThroughSerde(t *testing.T) {
+	ctx := context.Background()
+	serde := newSerde(t)
+	risk := 0.42
+	tests := []struct {
+		name   string
+		event  order.Event
+		decode func([]byte) (order.Event, error)
+	}{
+		{"placed", placed(), func(b []byte) (order.Event, error) { return order.DecodePlaced(ctx, serde, b) }},
+		{"validated", order.Validated{Placed: placed(), ValidatedAt: at.Add(time.Second)},
+			func(b []byte) (order.Event, error) { return order.DecodeValidated(ctx, serde, b) }},
+		{"scored", order.Scored{
+			OrderID: "o-1", CustomerID: "c-1", PlacedAt: at, Currency: "EUR", TotalCents: 3399, LineCount: 2,
+			ShippingCountry: "DE", Channel: "api", RiskScore: 0.42, ModelVersion: "gbt-s1-t10-d2", ScoredAt: at,
+		}, func(b []byte) (order.Event, error) { return order.DecodeScored(ctx, serde, b) }},
+		{"decided with risk and reason", order.Decided{
+			OrderID: "o-1", CustomerID: "c-1", Decision: order.DecisionRejected, Reason: "fraud risk 0.91 >= 0.85",
+			Stage: "decide", RiskScore: &risk, TotalCents: 3399, Currency: "EUR", PlacedAt: at, DecidedAt: at,
+		}, func(b []byte) (order.Event, error) { return order.DecodeDecided(ctx, serde, b) }},
+		{"decided without risk or reason", order.Decided{
+			OrderID: "o-1", CustomerID: "c-1", Decision: order.DecisionConfirmed,
+			Stage: "decide", TotalCents: 3399, Currency: "EUR", PlacedAt: at, DecidedAt: at,
+		}, func(b []byte) (order.Event, error) { return order.DecodeDecided(ctx, serde, b) }},
+		{"status with reason", order.Status{OrderID: "o-1", State: order.StateRejected, Reason: "order has no lines", Stage: "validate", ChangedAt: at},
+			func(b []byte) (order.Event, error) { return order.DecodeStatus(ctx, serde, b) }},
+		{"status without reason", order.Status{OrderID: "o-1", State: order.StateScored, Stage: "score", ChangedAt: at},
+			func(b []byte) (order.Event, error) { return order.DecodeStatus(ctx, serde, b) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := order.Encode(ctx, serde, tt.event)
+			if err != nil {
+				t.Fatalf("Encode: %v", err)
+			}
+			got, err := tt.decode(b)
+			if err != nil {
+				t.Fatalf("decode: %v", err)
+			}
+			if !reflect.DeepEqual(got, tt.event) {
+				t.Fatalf("round trip changed the event:\n got %#v\nwant %#v", got, tt.event)
+			}
+		})
+	}
+}
+
+func TestOutputIsKeyedByOrderID(t *testing.T) {
+	out, err := order.Output(context.Background(), newSerde(t), "orders", placed())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Topic != "orders" || string(out.Key) != "o-1" || len(out.Value) == 0 {
+		t.Fatalf("Output = topic %q key %q value %d bytes, want orders, o-1, an encoded value", out.Topic, out.Key, len(out.Value))
+	}
+}
+
+func TestDecodeRejectsAnotherSchema(t *testing.T) {
+	ctx := context.Background()
+	serde := newSerde(t)
+	b, err := order.Encode(ctx, serde, order.Status{OrderID: "o-1", State: order.StateScored, Stage: "score", ChangedAt: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := order.DecodePlaced(ctx, serde, b); !errors.Is(err, schemas.ErrWrongSchema) {
+		t.Fatalf("DecodePlaced(status) error = %v, want schemas.ErrWrongSchema", err)
+	}
+}
+
+func TestFromNativeNamesTheBadField(t *testing.T) {
+	good := placed().Native()
+	tests := []struct {
+		name      string
+		change    func(m map[string]any)
+		wantField string
+	}{
+		{"missing field", func(m map[string]any) { delete(m, "customer_id") }, "customer_id"},
+		{"wrong type", func(m map[string]any) { m["total_cents"] = "3399" }, "total_cents"},
+		{"int where long", func(m map[string]any) { m["total_cents"] = int32(3399) }, "total_cents"},
+		{"bad line", func(m map[string]any) {
+			m["lines"] = []any{good["lines"].([]any)[0], map[string]any{"sku": "x", "quantity": int64(1), "unit_price_cents": int64(1)}}
+		}, "lines[1].quantity"},
+		{"line not a record", func(m map[string]any) { m["lines"] = []any{"mug"} }, "lines[0]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := placed().Native()
+			tt.change(m)
+			_, err := order.PlacedFromNative(m)
+			var fe *order.FieldError
+			if !errors.As(err, &fe) || fe.Field != tt.wantField {
+				t.Fatalf("PlacedFromNative error = %v, want a FieldError for %s", err, tt.wantField)
+			}
+		})
+	}
+}
+
+func TestStatusFromNativeChecksTheEnum(t *testing.T) {
+	m := order.Status{OrderID: "o-1", State: "LOST", Stage: "x", ChangedAt: at}.Native()
+	var fe *order.FieldError
+	if _, err := order.StatusFromNative(m); !errors.As(err, &fe) || fe.Field != "status" {
+		t.Fatalf("StatusFromNative error = %v, want a FieldError for status", err)
+	}
+}
+
+func TestDecidedFromNativeWantsWrappedUnion(t *testing.T) {
+	m := order.Decided{OrderID: "o-1", Decision: order.DecisionConfirmed, PlacedAt: at, DecidedAt: at}.Native()
+	m["reason"] = "bare string"
+	var fe *order.FieldError
+	if _, err := order.DecidedFromNative(m); !errors.As(err, &fe) || fe.Field != "reason" {
+		t.Fatalf("DecidedFromNative error = %v, want a FieldError for reason", err)
+	}
+}
+
+func TestDecodePlacedReadsV1WithWebChannel(t *testing.T) {
+	ctx := context.Background()
+	set, err := schemas.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	serde, err := schemas.NewSerde(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1 := set.Versions(schemas.OrderPlaced)[0]
+	if v1.Version != 1 {
+		t.Fatalf("oldest OrderPlaced is v%d, want v1", v1.Version)
+	}
+	native := placed().Native()
+	delete(native, "channel")
+	b, err := v1.Codec.SingleFromNative(nil, native)
+	if err != nil {
+		t.Fatalf("encode v1: %v", err)
+	}
+	p, err := order.DecodePlaced(ctx, serde, b)
+	if err != nil {
+		t.Fatalf("DecodePlaced(v1): %v", err)
+	}
+	want := placed()
+	want.Channel = "web"
+	if !reflect.DeepEqual(p, want) {
+		t.Fatalf("v1 order read as %#v, want %#v", p, want)
+	}
+}

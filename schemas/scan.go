@@ -1,0 +1,149 @@
+package schemas
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// maxZeroSizeItems caps the items of an array or map whose items encode to
+// zero bytes (e.g. an array of null): the input length cannot bound those.
+const maxZeroSizeItems = 1 << 16
+
+var stringNode = &node{kind: kindString, base: "string", minSize: 1}
+
+// scan walks an Avro binary body against the writer schema without building
+// values, and returns the bytes after it. It exists because goavro trusts
+// block counts (an array header claiming 2^31 items makes it allocate tens
+// of gigabytes before noticing the input is short) and because its errors
+// do not say where in the record decoding stopped.
+func scan(n *node, b []byte) ([]byte, error) {
+	switch n.kind {
+	case kindNull:
+		return b, nil
+	case kindBoolean:
+		if len(b) < 1 {
+			return nil, errShort("boolean", 1, b)
+		}
+		if b[0] > 1 {
+			return nil, fmt.Errorf("boolean byte 0x%02x is neither 0 nor 1", b[0])
+		}
+		return b[1:], nil
+	case kindInt, kindLong:
+		_, rest, err := readLong(b, n.base)
+		return rest, err
+	case kindFloat:
+		return skip(b, 4, "float")
+	case kindDouble:
+		return skip(b, 8, "double")
+	case kindFixed:
+		return skip(b, n.size, "fixed "+n.name)
+	case kindBytes, kindString:
+		l, rest, err := readLong(b, n.base+" length")
+		if err != nil {
+			return nil, err
+		}
+		if l < 0 {
+			return nil, fmt.Errorf("%s length %d is negative", n.base, l)
+		}
+		if l > int64(len(rest)) {
+			return nil, fmt.Errorf("%s length %d exceeds the %d bytes remaining", n.base, l, len(rest))
+		}
+		return rest[l:], nil
+	case kindEnum:
+		i, rest, err := readLong(b, "enum index")
+		if err != nil {
+			return nil, err
+		}
+		if i < 0 || i >= int64(n.symbols) {
+			return nil, fmt.Errorf("enum %s index %d out of range [0,%d)", n.name, i, n.symbols)
+		}
+		return rest, nil
+	case kindUnion:
+		i, rest, err := readLong(b, "union index")
+		if err != nil {
+			return nil, err
+		}
+		if i < 0 || i >= int64(len(n.branches)) {
+			return nil, fmt.Errorf("union index %d out of range [0,%d)", i, len(n.branches))
+		}
+		return scan(n.branches[i], rest)
+	case kindRecord:
+		for _, f := range n.fields {
+			var err error
+			if b, err = scan(f.typ, b); err != nil {
+				return nil, fmt.Errorf("%s.%s: %w", n.name, f.name, err)
+			}
+		}
+		return b, nil
+	case kindArray, kindMap:
+		return scanBlocks(n, b)
+	}
+	return nil, fmt.Errorf("internal: unhandled kind %d", n.kind)
+}
+
+func scanBlocks(n *node, b []byte) ([]byte, error) {
+	itemMin := n.items.minSize
+	if n.kind == kindMap {
+		itemMin++ // the key's length
+	}
+	total := 0
+	for {
+		count, rest, err := readLong(b, n.base+" block count")
+		if err != nil {
+			return nil, err
+		}
+		b = rest
+		if count == 0 {
+			return b, nil
+		}
+		if count < 0 {
+			// A negative count is followed by the block's byte size.
+			if count == -count {
+				return nil, fmt.Errorf("%s block count %d is invalid", n.base, count)
+			}
+			count = -count
+			if _, b, err = readLong(b, n.base+" block size"); err != nil {
+				return nil, err
+			}
+		}
+		if itemMin > 0 && count > int64(len(b)/itemMin) {
+			return nil, fmt.Errorf("%s block claims %d items but only %d bytes remain", n.base, count, len(b))
+		}
+		if total += int(count); itemMin == 0 && total > maxZeroSizeItems {
+			return nil, fmt.Errorf("%s holds more than %d zero-size items", n.base, maxZeroSizeItems)
+		}
+		for i := int64(0); i < count; i++ {
+			if n.kind == kindMap {
+				if b, err = scan(stringNode, b); err != nil {
+					return nil, fmt.Errorf("map key: %w", err)
+				}
+			}
+			if b, err = scan(n.items, b); err != nil {
+				return nil, fmt.Errorf("[%d]: %w", total-int(count)+int(i), err)
+			}
+		}
+	}
+}
+
+// readLong reads one zig-zag varint, as int and long are encoded.
+func readLong(b []byte, what string) (int64, []byte, error) {
+	u, n := binary.Uvarint(b)
+	switch {
+	case n == 0:
+		return 0, nil, fmt.Errorf("%s: input ends inside a varint (%d bytes left)", what, len(b))
+	case n < 0:
+		return 0, nil, fmt.Errorf("%s: varint overflows 64 bits", what)
+	}
+	return int64(u>>1) ^ -int64(u&1), b[n:], nil
+}
+
+func skip(b []byte, n int, what string) ([]byte, error) {
+	if len(b) < n {
+		return nil, errShort(what, n, b)
+	}
+	return b[n:], nil
+}
+
+func errShort(what string, need int, b []byte) error {
+	return fmt.Errorf("%s needs %d bytes but only %d remain", what, need, len(b))
+}
