@@ -76,19 +76,23 @@ func (c *Common) register(fs *flag.FlagSet, spec Spec) {
 }
 
 // Serde builds the Avro serde the flags ask for.
-func (c *Common) Serde() (*schemas.Serde, error) {
+func (c *Common) Serde() (*schemas.Serde, error) { return Serde(c.Format, c.RegistryURL) }
+
+// Serde builds the Avro serde for a --format and --registry-url pair; every
+// binary that reads or writes Avro takes those two flags.
+func Serde(format, registryURL string) (*schemas.Serde, error) {
 	set, err := schemas.Load()
 	if err != nil {
 		return nil, err
 	}
-	if c.RegistryURL != "" {
-		rc, err := sr.NewClient(sr.URLs(c.RegistryURL))
+	if registryURL != "" {
+		rc, err := sr.NewClient(sr.URLs(registryURL))
 		if err != nil {
-			return nil, fmt.Errorf("--registry-url %s: %w", c.RegistryURL, err)
+			return nil, fmt.Errorf("--registry-url %s: %w", registryURL, err)
 		}
 		return schemas.NewSerde(set, schemas.WithRegistry(rc))
 	}
-	f, err := schemas.ParseFormat(c.Format)
+	f, err := schemas.ParseFormat(format)
 	if err != nil {
 		return nil, fmt.Errorf("--format: %w", err)
 	}
