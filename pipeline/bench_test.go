@@ -25,6 +25,52 @@ import (
 // run against the same broker, and report the ratio; absolute figures on a
 // shared machine are noise.
 
+// brokerProcess starts an embedded broker in a child process, so its CPU
+// and memory are not the benchmark's, and returns its address.
+func brokerProcess(b testing.TB, partitions int, topics ...string) []string {
+	b.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestChildBroker$")
+	cmd.Env = append(os.Environ(), "SLUICE_CHILD_BROKER_TOPICS="+strings.Join(topics, ","), "SLUICE_CHILD_BROKER_PARTITIONS="+strconv.Itoa(partitions))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if addr, ok := strings.CutPrefix(sc.Text(), "BROKER "); ok {
+			go func() {
+				for sc.Scan() {
+				}
+			}()
+			return []string{addr}
+		}
+	}
+	b.Fatal("child broker did not print its address")
+	return nil
+}
+
+// TestChildBroker is the child of brokerProcess; it does nothing unless
+// started by it.
+func TestChildBroker(t *testing.T) {
+	topics := os.Getenv("SLUICE_CHILD_BROKER_TOPICS")
+	if topics == "" {
+		return
+	}
+	parts, _ := strconv.Atoi(os.Getenv("SLUICE_CHILD_BROKER_PARTITIONS"))
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(int32(parts), strings.Split(topics, ",")...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Printf("BROKER %s\n", c.ListenAddrs()[0])
+	select {} // until killed
+}
+
 // produceFast writes n small records spread over keys, asynchronously.
 func produceFast(b testing.TB, brokers []string, topic string, n, keys int) {
 	b.Helper()
@@ -73,7 +119,9 @@ func sluiceLoop(b testing.TB, brokers []string, group string, n int64, h pipelin
 	var handled atomic.Int64
 	var first atomic.Int64
 	wrapped := func(ctx context.Context, r *pipeline.Record) ([]pipeline.Output, error) {
-		first.CompareAndSwap(0, time.Now().UnixNano())
+		if first.Load() == 0 {
+			first.CompareAndSwap(0, time.Now().UnixNano())
+		}
 		defer handled.Add(1)
 		return h(ctx, r)
 	}
@@ -97,7 +145,7 @@ func sluiceLoop(b testing.TB, brokers []string, group string, n int64, h pipelin
 // loop on the same input. Target: ratio >= 0.80.
 func BenchmarkRuntimeOverhead(b *testing.B) {
 	const n = 200_000
-	brokers := fakeKafka(b, 6, "in", "out")
+	brokers := brokerProcess(b, 6, "in", "out")
 	produceFast(b, brokers, "in", n, 10_000)
 	var hand, sl time.Duration
 	for i := 0; i < b.N; i++ {
@@ -109,26 +157,44 @@ func BenchmarkRuntimeOverhead(b *testing.B) {
 	b.ReportMetric(hand.Seconds()/sl.Seconds(), "ratio")
 }
 
-// spin burns CPU for about d, like a compute-heavy transform.
-func spin(d time.Duration) {
-	end := time.Now().Add(d)
+// spin burns CPU for about d, like a compute-heavy transform. It counts
+// iterations calibrated once, not clock reads, so it costs the same CPU
+// however busy the machine is.
+func spin(d time.Duration) float64 {
 	x := 1.0
-	for time.Now().Before(end) {
-		for i := 0; i < 200; i++ {
-			x = x*1.0000001 + 1e-9
-		}
+	for i := int64(0); i < int64(d)*spinPerNano.Load()/1000; i++ {
+		x = x*1.0000001 + 1e-9
 	}
-	_ = x
+	return x
 }
+
+var spinPerNano atomic.Int64 // loop iterations per microsecond
+
+func calibrateSpin() {
+	const iters = 20_000_000
+	start := time.Now()
+	x := 1.0
+	for i := 0; i < iters; i++ {
+		x = x*1.0000001 + 1e-9
+	}
+	sink = x
+	spinPerNano.Store(int64(float64(iters) / float64(time.Since(start).Microseconds())))
+}
+
+var sink float64
 
 // BenchmarkKeyVsPartitionOrder: one partition, many keys, a CPU-bound
 // handler of about 200µs. Target on 2 cores: speedup >= 1.7.
 func BenchmarkKeyVsPartitionOrder(b *testing.B) {
 	const n = 10_000
-	brokers := fakeKafka(b, 1, "in", "out")
+	brokers := brokerProcess(b, 1, "in", "out")
 	produceFast(b, brokers, "in", n, 1000)
+	calibrateSpin()
+	b.Logf("spin: %d iterations per µs", spinPerNano.Load())
 	h := func(_ context.Context, r *pipeline.Record) ([]pipeline.Output, error) {
-		spin(200 * time.Microsecond)
+		if spin(200*time.Microsecond) < 0 { // never: keeps the loop from being optimized away
+			panic("spin")
+		}
 		return []pipeline.Output{{Topic: "out", Key: r.Key, Value: r.Value}}, nil
 	}
 	var part, key time.Duration
@@ -142,18 +208,13 @@ func BenchmarkKeyVsPartitionOrder(b *testing.B) {
 	b.ReportMetric(float64(runtime.GOMAXPROCS(0)), "cores")
 }
 
-// BenchmarkBacklogMemory: the broker runs in this process, the processor in
-// a child process (so its RSS is its own) facing a backlog of 1,000,000
+// BenchmarkBacklogMemory: the broker and the processor each run in a child
+// process (so the processor's RSS is its own) facing a backlog of 1,000,000
 // small records with a slow handler. It reports the child's peak RSS.
 // Target: under 256 MiB.
 func BenchmarkBacklogMemory(b *testing.B) {
 	const n = 1_000_000
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(6, "in", "out"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	brokers := c.ListenAddrs()
+	brokers := brokerProcess(b, 6, "in", "out")
 	produceFast(b, brokers, "in", n, 100_000)
 	adm := kadm.NewClient(newClient(b, brokers))
 	for i := 0; i < b.N; i++ {

@@ -81,9 +81,15 @@ type orderKey struct {
 	key  string
 }
 
+// task is one fetched record on its way through the processor. It doubles
+// as the context.Context of its output records (embedding Background), so
+// the produce promise, one function for all records, finds its task
+// without a closure allocated per output.
 type task struct {
+	context.Context
 	rec     *kgo.Record
-	in      Record // what the handler sees
+	in      Record     // what the handler sees
+	out     kgo.Record // storage for the first output, the common case
 	part    *partState
 	size    int64
 	pending atomic.Int32 // outputs not yet acknowledged
@@ -284,21 +290,28 @@ func (p *Processor) waitForRoom(ctx context.Context, paused *bool) int {
 
 // dispatch registers a polled batch in the offset windows and queues it.
 func (p *Processor) dispatch(recs []*kgo.Record) {
+	// One allocation for the whole batch instead of one per record.
+	slab := make([]task, len(recs))
 	tasks := make([]*task, 0, len(recs))
 	keys := make([]orderKey, 0, len(recs))
+	var ps *partState
 	p.mu.Lock()
 	for _, r := range recs {
-		tp := topicPartition{r.Topic, r.Partition}
-		ps := p.parts[tp]
-		if ps == nil {
-			ps = p.newPartState(tp)
-			p.parts[tp] = ps
+		// Polled records come grouped by partition: look the state up
+		// only when the partition changes.
+		if ps == nil || ps.tp.partition != r.Partition || ps.tp.topic != r.Topic {
+			tp := topicPartition{r.Topic, r.Partition}
+			if ps = p.parts[tp]; ps == nil {
+				ps = p.newPartState(tp)
+				p.parts[tp] = ps
+			}
 		}
 		if err := ps.window.Start(r.Offset); err != nil {
 			p.failLocked(fmt.Errorf("processor %s: %s/%d: %w", p.cfg.name, r.Topic, r.Partition, err))
 			break
 		}
-		t := &task{rec: r, in: toRecord(r), part: ps, size: int64(len(r.Key) + len(r.Value))}
+		t := &slab[len(tasks)]
+		t.Context, t.rec, t.in, t.part, t.size = context.Background(), r, toRecord(r), ps, int64(len(r.Key)+len(r.Value))
 		ps.inflight++
 		p.inflight++
 		p.inBytes += t.size
@@ -391,21 +404,34 @@ func (p *Processor) runTask(t *task, start time.Time) (end time.Time) {
 		return end
 	}
 	t.pending.Store(int32(len(outs)))
-	for _, o := range outs {
-		kr := &kgo.Record{Topic: o.Topic, Key: o.Key, Value: o.Value, Headers: toKgoHeaders(o.Headers)}
-		p.client.Produce(ctx, kr, func(kr *kgo.Record, err error) {
-			if err != nil {
-				p.settleFailed(t, fmt.Errorf("processor %s: output of %s/%d@%d to %s: %w: %w",
-					p.cfg.name, t.rec.Topic, t.rec.Partition, t.rec.Offset, kr.Topic, ErrProduce, err))
-				return
-			}
-			p.metrics.produced.WithLabelValues(kr.Topic).Inc()
-			if t.pending.Add(-1) == 0 && !t.failed.Load() {
-				p.finish(t)
-			}
-		})
+	var krs []kgo.Record
+	if len(outs) == 1 {
+		krs = unsafe.Slice(&t.out, 1)
+	} else {
+		krs = make([]kgo.Record, len(outs))
+	}
+	for i, o := range outs {
+		kr := &krs[i]
+		kr.Topic, kr.Key, kr.Value, kr.Headers, kr.Timestamp = o.Topic, o.Key, o.Value, toKgoHeaders(o.Headers), t.rec.Timestamp
+		kr.Context = t
+		p.client.Produce(ctx, kr, p.onProduced)
 	}
 	return end
+}
+
+// onProduced is the promise of every output record: the record's Context is
+// its task.
+func (p *Processor) onProduced(kr *kgo.Record, err error) {
+	t := kr.Context.(*task)
+	if err != nil {
+		p.settleFailed(t, fmt.Errorf("processor %s: output of %s/%d@%d to %s: %w: %w",
+			p.cfg.name, t.rec.Topic, t.rec.Partition, t.rec.Offset, kr.Topic, ErrProduce, err))
+		return
+	}
+	p.metrics.produced.WithLabelValues(kr.Topic).Inc()
+	if t.pending.Add(-1) == 0 && !t.failed.Load() {
+		p.finish(t)
+	}
 }
 
 func (p *Processor) callHandler(ctx context.Context, rec *Record) (outs []Output, err error) {
@@ -423,7 +449,7 @@ func (p *Processor) finish(t *task) {
 	t.part.m.succeeded.Inc()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.parts[t.part.tp] == t.part && !t.part.revoked {
+	if !t.part.revoked { // revoked also means no longer in p.parts
 		if err := t.part.window.Finish(t.rec.Offset); err != nil {
 			p.failLocked(fmt.Errorf("processor %s: %s/%d: %w", p.cfg.name, t.rec.Topic, t.rec.Partition, err))
 		}

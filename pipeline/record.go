@@ -25,6 +25,9 @@ type Record struct {
 
 // Output is a record a Handler asks the processor to produce. The input
 // record counts as done only once every Output is acknowledged by the broker.
+// Outputs carry the input record's timestamp, as in Kafka Streams, so event
+// time flows through a chain of processors and end-to-end latency is
+// measured from when the event happened.
 type Output struct {
 	Topic   string
 	Key     []byte

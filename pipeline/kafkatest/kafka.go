@@ -98,13 +98,7 @@ func NewKafka(t testing.TB, opts ...Option) *Kafka {
 	repo, tag := splitImage(cfg.image)
 
 	run := randomHex(4)
-	labels := map[string]string{
-		Label:               "1",
-		Label + ".pid":      strconv.Itoa(os.Getpid()),
-		Label + ".created":  strconv.FormatInt(time.Now().Unix(), 10),
-		Label + ".test":     t.Name(),
-		Label + ".hostname": hostname(),
-	}
+	labels := Labels(t)
 	netName := "sluice-kafkatest-" + run
 	network, err := pool.CreateNetwork(netName, func(o *docker.CreateNetworkOptions) {
 		o.Labels = labels
@@ -417,6 +411,20 @@ func connect(t testing.TB) *dockertest.Pool {
 }
 
 var reapOnce sync.Once
+
+// Labels returns the labels [NewKafka] puts on its containers and network,
+// for other containers a test runs beside the cluster (processors, clients):
+// with them, a container left behind by a killed test run is removed by the
+// next NewKafka of any test process on this host, like the cluster's own.
+func Labels(t testing.TB) map[string]string {
+	return map[string]string{
+		Label:               "1",
+		Label + ".pid":      strconv.Itoa(os.Getpid()),
+		Label + ".created":  strconv.FormatInt(time.Now().Unix(), 10),
+		Label + ".test":     t.Name(),
+		Label + ".hostname": hostname(),
+	}
+}
 
 func splitImage(ref string) (repo, tag string) {
 	slash := strings.LastIndex(ref, "/")

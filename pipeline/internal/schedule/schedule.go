@@ -12,8 +12,8 @@ type item[K comparable, T any] struct {
 }
 
 type keyState[K comparable, T any] struct {
-	running bool         // the key's current head was taken by a worker
-	waiting []item[K, T] // items queued behind the head, in arrival order
+	running bool             // the key's current head was taken by a worker
+	waiting fifo[item[K, T]] // items queued behind the head, in arrival order
 }
 
 // Queue is the scheduler. All its state is guarded by mu; workers block in
@@ -21,9 +21,19 @@ type keyState[K comparable, T any] struct {
 type Queue[K comparable, T any] struct {
 	mu     sync.Mutex
 	cond   *sync.Cond
-	ready  []item[K, T]
+	ready  fifo[item[K, T]]
 	keys   map[K]*keyState[K, T] // a key is present while it has an item ready or running
 	closed bool
+	free   []*keyState[K, T] // recycled key states: one per key in use would otherwise be garbage per record
+}
+
+func (q *Queue[K, T]) newKeyState() *keyState[K, T] {
+	if n := len(q.free); n > 0 {
+		ks := q.free[n-1]
+		q.free = q.free[:n-1]
+		return ks
+	}
+	return &keyState[K, T]{}
 }
 
 // New returns an empty queue.
@@ -66,12 +76,12 @@ func (q *Queue[K, T]) pushLocked(key K, v T) bool {
 	it := item[K, T]{key, v}
 	if key != zero {
 		if ks, busy := q.keys[key]; busy {
-			ks.waiting = append(ks.waiting, it)
+			ks.waiting.push(it)
 			return false
 		}
-		q.keys[key] = &keyState[K, T]{}
+		q.keys[key] = q.newKeyState()
 	}
-	q.ready = append(q.ready, it)
+	q.ready.push(it)
 	return true
 }
 
@@ -81,15 +91,13 @@ func (q *Queue[K, T]) Next() (key K, v T, ok bool) {
 	var zero K
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for len(q.ready) == 0 && !q.closed {
+	for q.ready.len() == 0 && !q.closed {
 		q.cond.Wait()
 	}
 	if q.closed {
 		return zero, v, false
 	}
-	it := q.ready[0]
-	q.ready[0] = item[K, T]{}
-	q.ready = q.ready[1:]
+	it := q.ready.pop()
 	if it.key != zero {
 		q.keys[it.key].running = true
 	}
@@ -104,22 +112,21 @@ func (q *Queue[K, T]) NextBatch(max, workers int, keys []K, vs []T) ([]K, []T, b
 	var zero K
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for len(q.ready) == 0 && !q.closed {
+	for q.ready.len() == 0 && !q.closed {
 		q.cond.Wait()
 	}
 	if q.closed {
 		return keys, vs, false
 	}
-	n := min(max, (len(q.ready)+workers-1)/workers)
-	for _, it := range q.ready[:n] {
+	n := min(max, (q.ready.len()+workers-1)/workers)
+	for range n {
+		it := q.ready.pop()
 		if it.key != zero {
 			q.keys[it.key].running = true
 		}
 		keys = append(keys, it.key)
 		vs = append(vs, it.v)
 	}
-	clear(q.ready[:n])
-	q.ready = q.ready[n:]
 	return keys, vs, true
 }
 
@@ -154,12 +161,14 @@ func (q *Queue[K, T]) DoneAll(keys []K) {
 }
 
 func (q *Queue[K, T]) promote(key K, ks *keyState[K, T]) {
-	if len(ks.waiting) == 0 {
+	if ks.waiting.len() == 0 {
 		delete(q.keys, key)
+		if len(q.free) < 4096 {
+			q.free = append(q.free, ks)
+		}
 		return
 	}
-	q.ready = append(q.ready, ks.waiting[0])
-	ks.waiting = ks.waiting[1:]
+	q.ready.push(ks.waiting.pop())
 	q.cond.Signal()
 }
 
@@ -170,31 +179,26 @@ func (q *Queue[K, T]) Drop(match func(T) bool) []T {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	var dropped []T
-	for _, ks := range q.keys {
-		kept := ks.waiting[:0]
-		for _, it := range ks.waiting {
-			if match(it.v) {
-				dropped = append(dropped, it.v)
-			} else {
-				kept = append(kept, it)
-			}
-		}
-		ks.waiting = kept
-	}
-	kept := q.ready[:0]
-	var orphaned []K
-	for _, it := range q.ready {
+	keep := func(it item[K, T]) bool {
 		if match(it.v) {
 			dropped = append(dropped, it.v)
-			if it.key != zero {
-				orphaned = append(orphaned, it.key)
-			}
-		} else {
-			kept = append(kept, it)
+			return false
 		}
+		return true
 	}
-	clear(q.ready[len(kept):])
-	q.ready = kept
+	for _, ks := range q.keys {
+		ks.waiting.filter(keep)
+	}
+	var orphaned []K
+	q.ready.filter(func(it item[K, T]) bool {
+		if keep(it) {
+			return true
+		}
+		if it.key != zero {
+			orphaned = append(orphaned, it.key)
+		}
+		return false
+	})
 	// A dropped ready item was its key's head; the next waiting item (if
 	// any survived) takes its place.
 	for _, key := range orphaned {
@@ -207,9 +211,9 @@ func (q *Queue[K, T]) Drop(match func(T) bool) []T {
 func (q *Queue[K, T]) Len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	n := len(q.ready)
+	n := q.ready.len()
 	for _, ks := range q.keys {
-		n += len(ks.waiting)
+		n += ks.waiting.len()
 	}
 	return n
 }
