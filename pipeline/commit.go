@@ -132,9 +132,15 @@ func (p *Processor) release(ctx context.Context, parts map[string][]int32, commi
 		}
 	}
 	p.mu.Unlock()
+	p.forgetPaths()
 	if len(gone) == 0 {
 		return
 	}
+	p.mu.Lock()
+	for st := range gone {
+		p.dropHeldLocked(st)
+	}
+	p.mu.Unlock()
 	dropped := p.dropQueued(func(t *task) bool { return gone[t.part] })
 	waitCtx, cancel := context.WithTimeout(ctx, p.cfg.revokeTimeout)
 	finished := p.waitFor(waitCtx, func() bool {

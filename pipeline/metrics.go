@@ -11,6 +11,8 @@ import (
 // user passes a Registerer.
 type metrics struct {
 	consumed, produced, succeeded, failed *prometheus.CounterVec
+	retried, deadLettered                 *prometheus.CounterVec
+	parked                                prometheus.Counter
 	panics, backpressure, rebalances      prometheus.Counter
 	commits, commitFailures               prometheus.Counter
 	inflight, assigned                    prometheus.Gauge
@@ -53,6 +55,9 @@ func newMetrics(processor string, reg prometheus.Registerer) (*metrics, error) {
 		produced:        counter("records_produced_total", "Output records acknowledged by the broker.", "topic"),
 		succeeded:       counter("records_succeeded_total", "Input records fully processed (outputs acknowledged).", "topic"),
 		failed:          counter("records_failed_total", "Input records whose handler returned an error or panicked.", "topic"),
+		retried:         counter("records_retried_total", "Failed records sent to a retry tier, by input topic.", "topic"),
+		deadLettered:    counter("records_dead_lettered_total", "Failed records sent to the dead-letter topic, by input topic.", "topic"),
+		parked:          one("records_parked_total", "Records parked in the retry path behind an earlier record of their key."),
 		panics:          one("handler_panics_total", "Handler panics recovered."),
 		backpressure:    one("backpressure_pauses_total", "Times fetching paused because the in-flight caps were reached."),
 		rebalances:      one("rebalances_total", "Partition assignments received."),
@@ -68,7 +73,7 @@ func newMetrics(processor string, reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.consumed, m.produced, m.succeeded, m.failed, m.panics, m.backpressure, m.rebalances,
+	for _, c := range []prometheus.Collector{m.consumed, m.produced, m.succeeded, m.failed, m.retried, m.deadLettered, m.parked, m.panics, m.backpressure, m.rebalances,
 		m.commits, m.commitFailures, m.inflight, m.assigned, m.handlerSeconds, m.e2eSeconds, m.commitSeconds, m.committedOffset} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError

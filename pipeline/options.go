@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -67,6 +68,14 @@ type config struct {
 	registerer     prometheus.Registerer
 	clientOpts     []kgo.Opt
 	onError        ErrorHandler
+
+	retryDelays       []time.Duration
+	deadLetterTopic   string // "" means <input>.dlq
+	connectHeaders    bool
+	keyOrderedRetries bool
+	panicsRetryable   bool
+	handlerTimeout    time.Duration
+	createTopics      bool
 }
 
 func defaultConfig(name string) config {
@@ -81,6 +90,9 @@ func defaultConfig(name string) config {
 		revokeTimeout:  20 * time.Second,
 		drainTimeout:   30 * time.Second,
 		logger:         slog.Default(),
+
+		keyOrderedRetries: true,
+		createTopics:      true,
 	}
 }
 
@@ -143,10 +155,58 @@ func ClientOptions(opts ...kgo.Opt) Option {
 	return func(c *config) { c.clientOpts = append(c.clientOpts, opts...) }
 }
 
-// OnError sets what happens when a handler returns an error or panics. The
-// default stops the processor with an error naming the record, committing
-// nothing past it.
+// OnError replaces the built-in routing of failed records (retry tiers and
+// dead-letter topic) with h.
 func OnError(h ErrorHandler) Option { return func(c *config) { c.onError = h } }
+
+// StopOnError makes a failed record stop the processor with a *RecordError
+// naming it, committing nothing past it, instead of routing it to a retry or
+// dead-letter topic. For pipelines where a failure needs a human at once.
+func StopOnError() Option { return func(c *config) { c.onError = stopOnError } }
+
+// RetryDelays sets the retry tiers: a record whose handler fails with a
+// Retryable error goes to topic <input>.retry.<delays[0]> (see RetryTopic),
+// is processed again once that delay has passed, on failure goes to the
+// next tier, and after the last one to the dead-letter topic. The processor
+// consumes its own retry topics; waiting for a record to be due pauses that
+// retry partition and never holds a worker. Default: no tiers (retryable
+// failures go straight to the dead-letter topic). Typical: 5s, 30s, 5m.
+func RetryDelays(delays ...time.Duration) Option {
+	return func(c *config) { c.retryDelays = append([]time.Duration(nil), delays...) }
+}
+
+// DeadLetterTopic sets the dead-letter topic for every input. Default:
+// <input>.dlq for each input topic.
+func DeadLetterTopic(topic string) Option { return func(c *config) { c.deadLetterTopic = topic } }
+
+// ConnectHeaders writes Kafka Connect's __connect.errors.* header names on
+// dead-letter records instead of Sluice's sluice.* error headers, so tools
+// built for Connect's dead-letter queues can read them.
+func ConnectHeaders() Option { return func(c *config) { c.connectHeaders = true } }
+
+// KeyOrderedRetries (on by default; KeyOrder mode only) keeps a key's order
+// through retries: while a record of a key waits in a retry tier, later
+// records of that key are parked behind it in the retry path (header
+// sluice.parked) instead of overtaking it. The bookkeeping lives in the
+// instance, so it holds while partition ownership is stable; a rebalance
+// clears it (records then run as they come, never stuck).
+func KeyOrderedRetries(on bool) Option { return func(c *config) { c.keyOrderedRetries = on } }
+
+// PanicsRetryable treats recovered handler panics as Retryable instead of
+// Permanent.
+func PanicsRetryable() Option { return func(c *config) { c.panicsRetryable = true } }
+
+// HandlerTimeout gives each handler call a context with this deadline. A
+// handler that fails after its deadline has a Retryable failure. Go cannot
+// stop a goroutine, so a handler that ignores its context still holds its
+// worker until it returns. Default: none.
+func HandlerTimeout(d time.Duration) Option { return func(c *config) { c.handlerTimeout = d } }
+
+// CreateTopics (on by default) creates missing retry and dead-letter topics
+// at start, with the partition count of their input topic and the broker's
+// default replication factor. Turn it off where topics are managed
+// elsewhere; the processor then fails at start if one is missing.
+func CreateTopics(on bool) Option { return func(c *config) { c.createTopics = on } }
 
 func (c *config) validate() error {
 	switch {
@@ -162,6 +222,13 @@ func (c *config) validate() error {
 		return fmt.Errorf("processor %s: in-flight caps must be positive (records %d, bytes %d)", c.name, c.maxRecords, c.maxBytes)
 	case c.commitInterval <= 0:
 		return fmt.Errorf("processor %s: commit interval must be positive", c.name)
+	case c.deadLetterTopic != "" && slices.Contains(c.topics, c.deadLetterTopic):
+		return fmt.Errorf("processor %s: dead-letter topic %s is also an input", c.name, c.deadLetterTopic)
+	}
+	for i, d := range c.retryDelays {
+		if d <= 0 || (i > 0 && d < c.retryDelays[i-1]) {
+			return fmt.Errorf("processor %s: retry delays %v: want positive, non-decreasing delays", c.name, c.retryDelays)
+		}
 	}
 	return nil
 }

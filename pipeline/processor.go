@@ -38,6 +38,12 @@ type Processor struct {
 	queue   *schedule.Queue[orderKey, *task]
 
 	client *kgo.Client
+	routes retryRoutes
+
+	// retryMu guards paths: per input key, the records in the retry path
+	// in order (see parkOrForward).
+	retryMu sync.Mutex
+	paths   map[pathKey][]pathEntry
 
 	// commitMu serializes commits with rebalance callbacks, so a periodic
 	// commit can never land for a partition after its revoke finished.
@@ -70,6 +76,8 @@ type partState struct {
 	committed int64 // last committed offset, -1 if none by us
 	epoch     int32 // leader epoch of the newest finished record
 	revoked   bool
+	held      []*task     // retry records not due yet, in offset order
+	gate      *time.Timer // fires when held[0] is due
 }
 
 // orderKey is the scheduler key: records with equal keys run in order. It
@@ -94,6 +102,14 @@ type task struct {
 	size    int64
 	pending atomic.Int32 // outputs not yet acknowledged
 	failed  atomic.Bool
+
+	// Retry path: input is the input topic the record belongs to; tier is
+	// the retry tier it was read from (-1: the input itself).
+	input        string
+	tier         int
+	due          time.Time
+	firstFailure time.Time
+	parked       bool
 }
 
 // New returns a processor named name (used for the default consumer group,
@@ -109,14 +125,13 @@ func New(name string, handler Handler, opts ...Option) (*Processor, error) {
 	if handler == nil {
 		return nil, fmt.Errorf("processor %s: nil handler", name)
 	}
-	if cfg.onError == nil {
-		cfg.onError = stopOnError
-	}
 	m, err := newMetrics(cfg.name, cfg.registerer)
 	if err != nil {
 		return nil, fmt.Errorf("processor %s: metrics: %w", name, err)
 	}
 	p := &Processor{
+		routes:  newRetryRoutes(&cfg),
+		paths:   make(map[pathKey][]pathEntry),
 		cfg:     cfg,
 		handler: handler,
 		metrics: m,
@@ -143,7 +158,7 @@ func (p *Processor) clientOptions() []kgo.Opt {
 	}, p.cfg.clientOpts...)
 	return append(opts,
 		kgo.ConsumerGroup(p.cfg.group),
-		kgo.ConsumeTopics(p.cfg.topics...),
+		kgo.ConsumeTopics(p.routes.consumed(p.cfg.topics)...),
 		kgo.Balancers(kgo.CooperativeStickyBalancer()),
 		kgo.DisableAutoCommit(),
 		// Rebalance callbacks then run only between our dispatch rounds,
@@ -170,6 +185,12 @@ func (p *Processor) Run(ctx context.Context) error {
 	}
 	p.client = cl
 	log := p.cfg.logger.With("processor", p.cfg.name)
+	if p.cfg.onError == nil {
+		if err := p.ensureTopics(ctx); err != nil {
+			cl.Close()
+			return err
+		}
+	}
 	log.Info("starting", "group", p.cfg.group, "topics", p.cfg.topics, "ordering", p.cfg.ordering.String(), "workers", p.cfg.workers)
 
 	var wg sync.WaitGroup
@@ -192,8 +213,14 @@ func (p *Processor) Run(ctx context.Context) error {
 	p.pollLoop(pollCtx)
 	stopPolling()
 
-	// Stop fetching: nothing new enters; then finish what is here.
-	cl.PauseFetchTopics(p.cfg.topics...)
+	// Stop fetching: nothing new enters; then finish what is here, except
+	// retry records that are not due yet: they stay for the next run.
+	cl.PauseFetchTopics(p.routes.consumed(p.cfg.topics)...)
+	p.mu.Lock()
+	for _, ps := range p.parts {
+		p.dropHeldLocked(ps)
+	}
+	p.mu.Unlock()
 	fatal := p.fatalErr()
 	if fatal != nil {
 		// Queued records behind a failure are not started: the failed
@@ -269,7 +296,7 @@ func (p *Processor) waitForRoom(ctx context.Context, paused *bool) int {
 		roomSoon := p.waitFor(graceCtx, func() bool { return !full() })
 		cancel()
 		if !roomSoon && ctx.Err() == nil {
-			p.client.PauseFetchTopics(p.cfg.topics...)
+			p.client.PauseFetchTopics(p.routes.consumed(p.cfg.topics)...)
 			*paused = true
 			p.metrics.backpressure.Inc()
 			p.waitFor(ctx, func() bool { return !full() })
@@ -282,7 +309,7 @@ func (p *Processor) waitForRoom(ctx context.Context, paused *bool) int {
 		return 0
 	}
 	if *paused {
-		p.client.ResumeFetchTopics(p.cfg.topics...)
+		p.client.ResumeFetchTopics(p.routes.consumed(p.cfg.topics)...)
 		*paused = false
 	}
 	return room
@@ -292,6 +319,7 @@ func (p *Processor) waitForRoom(ctx context.Context, paused *bool) int {
 func (p *Processor) dispatch(recs []*kgo.Record) {
 	// One allocation for the whole batch instead of one per record.
 	slab := make([]task, len(recs))
+	used := 0
 	tasks := make([]*task, 0, len(recs))
 	keys := make([]orderKey, 0, len(recs))
 	var ps *partState
@@ -310,12 +338,21 @@ func (p *Processor) dispatch(recs []*kgo.Record) {
 			p.failLocked(fmt.Errorf("processor %s: %s/%d: %w", p.cfg.name, r.Topic, r.Partition, err))
 			break
 		}
-		t := &slab[len(tasks)]
+		t := &slab[used]
+		used++
 		t.Context, t.rec, t.in, t.part, t.size = context.Background(), r, toRecord(r), ps, int64(len(r.Key)+len(r.Value))
+		t.input, t.tier = r.Topic, -1
 		ps.inflight++
 		p.inflight++
 		p.inBytes += t.size
 		ps.m.consumed.Inc()
+		if ref, ok := p.routes.of[r.Topic]; ok {
+			t.fromRetryTopic(ref)
+			if len(ps.held) > 0 || time.Until(t.due) > 0 {
+				p.holdLocked(ps, t)
+				continue
+			}
+		}
 		tasks = append(tasks, t)
 		keys = append(keys, p.orderingKey(ps, r))
 	}
@@ -385,23 +422,49 @@ func (p *Processor) worker() {
 // runTask returns, once the outputs were handed over in order, so the next
 // record of the key produces after this one.
 func (p *Processor) runTask(t *task, start time.Time) (end time.Time) {
+	if p.keyOrderedRetries() && p.parkOrForward(t) {
+		return start
+	}
 	ctx := context.Background()
-	rec := &t.in
-	outs, err := p.callHandler(ctx, rec)
+	hctx, cancel := ctx, context.CancelFunc(func() {})
+	if p.cfg.handlerTimeout > 0 {
+		hctx, cancel = context.WithTimeout(ctx, p.cfg.handlerTimeout)
+	}
+	outs, err := p.callHandler(hctx, &t.in)
+	if err != nil && hctx.Err() != nil && ctx.Err() == nil {
+		err = MarkRetryable(fmt.Errorf("handler timed out after %s: %w", p.cfg.handlerTimeout, err))
+	}
+	cancel()
 	end = time.Now()
 	p.metrics.handlerSeconds.Observe(end.Sub(start).Seconds())
-	p.metrics.e2eSeconds.Observe(end.Sub(t.rec.Timestamp).Seconds())
-	if err != nil {
-		t.part.m.failed.Inc()
-		outs, err = p.cfg.onError(ctx, rec, err)
-		if err != nil {
-			p.settleFailed(t, &RecordError{Processor: p.cfg.name, Topic: t.rec.Topic, Partition: t.rec.Partition, Offset: t.rec.Offset, Err: err})
-			return end
+	p.metrics.e2eSeconds.Observe(end.Sub(t.in.Timestamp).Seconds())
+	if err == nil {
+		p.produce(t, outs)
+		if t.tier >= 0 && p.keyOrderedRetries() {
+			p.leavePath(t)
 		}
+		return end
 	}
+	t.part.m.failed.Inc()
+	if p.cfg.onError == nil {
+		p.route(t, err)
+		return end
+	}
+	outs, err = p.cfg.onError(ctx, &t.in, err)
+	if err != nil {
+		p.settleFailed(t, &RecordError{Processor: p.cfg.name, Topic: t.in.Topic, Partition: t.in.Partition, Offset: t.in.Offset, Err: err})
+		return end
+	}
+	p.produce(t, outs)
+	return end
+}
+
+// produce hands t's outputs to the producer; t finishes when the broker
+// acknowledged all of them (at once if there are none).
+func (p *Processor) produce(t *task, outs []Output) {
 	if len(outs) == 0 {
 		p.finish(t)
-		return end
+		return
 	}
 	t.pending.Store(int32(len(outs)))
 	var krs []kgo.Record
@@ -412,11 +475,10 @@ func (p *Processor) runTask(t *task, start time.Time) (end time.Time) {
 	}
 	for i, o := range outs {
 		kr := &krs[i]
-		kr.Topic, kr.Key, kr.Value, kr.Headers, kr.Timestamp = o.Topic, o.Key, o.Value, toKgoHeaders(o.Headers), t.rec.Timestamp
+		kr.Topic, kr.Key, kr.Value, kr.Headers, kr.Timestamp = o.Topic, o.Key, o.Value, toKgoHeaders(o.Headers), t.in.Timestamp
 		kr.Context = t
-		p.client.Produce(ctx, kr, p.onProduced)
+		p.client.Produce(context.Background(), kr, p.onProduced)
 	}
-	return end
 }
 
 // onProduced is the promise of every output record: the record's Context is

@@ -239,7 +239,7 @@ func TestPanicStopsWithRecordErrorAndCommitsNothingPastIt(t *testing.T) {
 			panic("boom")
 		}
 		return h(ctx, r)
-	}, pipeline.Topics("in"), pipeline.Workers(4), pipeline.CommitInterval(10*time.Millisecond),
+	}, pipeline.Topics("in"), pipeline.Workers(4), pipeline.CommitInterval(10*time.Millisecond), pipeline.StopOnError(),
 		pipeline.ClientOptions(kgo.SeedBrokers(brokers...)), pipeline.Logger(quiet))
 	if err != nil {
 		t.Fatal(err)

@@ -12,15 +12,20 @@ type Header struct {
 }
 
 // Record is one input record handed to a Handler. The Handler must not keep
-// references to Key, Value or Headers after it returns.
+// references to the Record or its slices after it returns.
+//
+// A record coming back from a retry tier is presented as it was first read:
+// Topic, Partition, Offset and Timestamp are those of the input topic, and
+// Attempt counts the failed attempts before this one.
 type Record struct {
 	Topic     string
 	Partition int32
 	Offset    int64
 	Key       []byte
 	Value     []byte
-	Headers   []Header
+	Headers   []Header // without the sluice.* headers of the retry path
 	Timestamp time.Time
+	Attempt   int
 }
 
 // Output is a record a Handler asks the processor to produce. The input

@@ -14,7 +14,7 @@ import (
 	"github.com/sluice-dev/sluice/pipeline/kafkatest"
 )
 
-func TestKafkaSingleNodeRoundTripsRecords(t *testing.T) {
+func TestIntegrationKafkaSingleNodeRoundTripsRecords(t *testing.T) {
 	k := kafkatest.NewKafka(t)
 	if got := len(k.Brokers()); got != 1 {
 		t.Fatalf("Brokers() = %v, want one address", k.Brokers())
@@ -48,7 +48,7 @@ func TestKafkaSingleNodeRoundTripsRecords(t *testing.T) {
 	})
 }
 
-func TestKafkaThreeNodesSurviveKilledNode(t *testing.T) {
+func TestIntegrationKafkaThreeNodesSurviveKilledNode(t *testing.T) {
 	k := kafkatest.NewKafka(t, kafkatest.Nodes(3))
 	k.CreateTopic(t, "events", 6, nil)
 	produce(t, k, "events", 0, 300)
