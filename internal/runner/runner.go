@@ -58,6 +58,15 @@ type Common struct {
 	RegistryURL    string
 	MetricsAddr    string
 	LogLevel       string
+
+	RetryDelays     string
+	DeadLetterTopic string
+	ConnectHeaders  bool
+	HandlerTimeout  time.Duration
+	OnError         string
+	PanicsRetryable bool
+	CreateTopics    bool
+	SessionTimeout  time.Duration
 }
 
 func (c *Common) register(fs *flag.FlagSet, spec Spec) {
@@ -73,6 +82,48 @@ func (c *Common) register(fs *flag.FlagSet, spec Spec) {
 	fs.StringVar(&c.RegistryURL, "registry-url", "", "Confluent Schema Registry URL; implies --format confluent")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "127.0.0.1:9464", "address for /metrics, /healthz and /readyz (empty disables)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.RetryDelays, "retry-delays", "5s,30s,5m", "retry tiers: a record failing with a retryable error is retried after each delay in turn (topics <input>.retry.<delay>), then dead-lettered; empty: no retries")
+	fs.StringVar(&c.DeadLetterTopic, "dlq-topic", "", "dead-letter topic (default <input>.dlq)")
+	fs.BoolVar(&c.ConnectHeaders, "connect-headers", false, "write Kafka Connect's __connect.errors.* header names on dead-letter records")
+	fs.DurationVar(&c.HandlerTimeout, "handler-timeout", 0, "per-record handler deadline; a timed-out record is retried (0: none)")
+	fs.StringVar(&c.OnError, "on-error", "route", "route: failed records go to retry tiers and the dead-letter topic; stop: the processor stops at the first failed record")
+	fs.BoolVar(&c.PanicsRetryable, "panics-retryable", false, "retry records whose handler panicked instead of dead-lettering them at once")
+	fs.BoolVar(&c.CreateTopics, "create-topics", true, "create missing retry and dead-letter topics at start")
+	fs.DurationVar(&c.SessionTimeout, "session-timeout", 45*time.Second, "consumer-group session timeout: how long a silent instance keeps its partitions")
+}
+
+// options turns the failure-handling flags into processor options.
+func (c *Common) options() ([]pipeline.Option, error) {
+	var opts []pipeline.Option
+	var delays []time.Duration
+	for _, s := range splitList(c.RetryDelays) {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("--retry-delays %q: %q is not a positive duration like 5s or 5m", c.RetryDelays, s)
+		}
+		delays = append(delays, d)
+	}
+	opts = append(opts, pipeline.RetryDelays(delays...), pipeline.CreateTopics(c.CreateTopics))
+	if c.DeadLetterTopic != "" {
+		opts = append(opts, pipeline.DeadLetterTopic(c.DeadLetterTopic))
+	}
+	if c.ConnectHeaders {
+		opts = append(opts, pipeline.ConnectHeaders())
+	}
+	if c.HandlerTimeout > 0 {
+		opts = append(opts, pipeline.HandlerTimeout(c.HandlerTimeout))
+	}
+	if c.PanicsRetryable {
+		opts = append(opts, pipeline.PanicsRetryable())
+	}
+	switch c.OnError {
+	case "route":
+	case "stop":
+		opts = append(opts, pipeline.StopOnError())
+	default:
+		return nil, fmt.Errorf("--on-error %q: want route or stop", c.OnError)
+	}
+	return opts, nil
 }
 
 // Serde builds the Avro serde the flags ask for.
@@ -153,19 +204,23 @@ func run(spec Spec, c *Common, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	failureOpts, err := c.options()
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	p, err := pipeline.New(spec.Name, handler,
+	p, err := pipeline.New(spec.Name, handler, append([]pipeline.Option{
 		pipeline.Group(c.Group),
 		pipeline.Topics(splitList(c.Inputs)...),
 		pipeline.Workers(c.Workers),
 		pipeline.WithOrdering(ordering),
 		pipeline.MaxInFlight(c.MaxInFlight, 64<<20),
 		pipeline.CommitInterval(c.CommitInterval),
-		pipeline.ClientOptions(connOpts...),
+		pipeline.ClientOptions(append(connOpts, kgo.SessionTimeout(c.SessionTimeout))...),
 		pipeline.Logger(log),
 		pipeline.Metrics(reg),
-	)
+	}, failureOpts...)...)
 	if err != nil {
 		return err
 	}

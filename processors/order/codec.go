@@ -2,6 +2,7 @@ package order
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/sluice-dev/sluice/pipeline"
@@ -63,13 +64,34 @@ func DecodeStatus(ctx context.Context, s *schemas.Serde, b []byte) (Status, erro
 	return decode(ctx, s, b, schemas.OrderStatus, StatusFromNative)
 }
 
+// decode decodes b as the named schema. Its errors carry the pipeline's
+// error class: bytes that are not a readable record of that schema are
+// poison (dead-letter at once), while a schema registry that cannot be
+// reached is retryable (the record is fine; the registry will be back).
 func decode[E any](ctx context.Context, s *schemas.Serde, b []byte, name string, from func(map[string]any) (E, error)) (E, error) {
+	var zero E
 	m, err := s.Decode(ctx, b, name)
 	if err != nil {
-		var zero E
-		return zero, fmt.Errorf("decode %s: %w", name, err)
+		err = fmt.Errorf("decode %s: %w", name, err)
+		if isUnreadable(err) {
+			return zero, pipeline.MarkPoison(err)
+		}
+		return zero, pipeline.MarkRetryable(err)
 	}
-	return from(m)
+	e, err := from(m)
+	if err != nil {
+		return zero, pipeline.MarkPoison(fmt.Errorf("decode %s: %w", name, err))
+	}
+	return e, nil
+}
+
+func isUnreadable(err error) bool {
+	for _, target := range []error{schemas.ErrNotAvro, schemas.ErrUnknownSchema, schemas.ErrWrongSchema, schemas.ErrMalformed} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
 }
 
 // Routed is an event and the topic it goes to.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/pipeline"
 	"github.com/sluice-dev/sluice/processors/order"
 	"github.com/sluice-dev/sluice/schemas"
 )
@@ -184,5 +185,16 @@ func TestDecodePlacedReadsV1WithWebChannel(t *testing.T) {
 	want.Channel = "web"
 	if !reflect.DeepEqual(p, want) {
 		t.Fatalf("v1 order read as %#v, want %#v", p, want)
+	}
+}
+
+// TestDecodeErrorsCarryTheirClass: unreadable bytes are poison, so the
+// runtime dead-letters them at once instead of retrying them.
+func TestDecodeErrorsCarryTheirClass(t *testing.T) {
+	for _, b := range [][]byte{nil, []byte("{\"order_id\":1}"), {0xC3, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 9}} {
+		_, err := order.DecodePlaced(context.Background(), newSerde(t), b)
+		if err == nil || pipeline.ClassOf(err) != pipeline.Poison {
+			t.Errorf("DecodePlaced(%q) = %v (class %v), want a poison error", b, err, pipeline.ClassOf(err))
+		}
 	}
 }
