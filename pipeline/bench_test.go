@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -116,6 +117,11 @@ func handLoop(b testing.TB, brokers []string, group string, n int64) time.Durati
 // time from its first record to its n-th (the group join is left out, as
 // in handLoop).
 func sluiceLoop(b testing.TB, brokers []string, group string, n int64, h pipeline.Handler, opts ...pipeline.Option) time.Duration {
+	return sluiceLoopOn(b, brokers, "in", group, n, h, opts...)
+}
+
+// sluiceLoopOn is sluiceLoop reading topic.
+func sluiceLoopOn(b testing.TB, brokers []string, topic, group string, n int64, h pipeline.Handler, opts ...pipeline.Option) time.Duration {
 	var handled atomic.Int64
 	var first atomic.Int64
 	wrapped := func(ctx context.Context, r *pipeline.Record) ([]pipeline.Output, error) {
@@ -125,7 +131,7 @@ func sluiceLoop(b testing.TB, brokers []string, group string, n int64, h pipelin
 		defer handled.Add(1)
 		return h(ctx, r)
 	}
-	p, err := pipeline.New(group, wrapped, append([]pipeline.Option{pipeline.Topics("in"),
+	p, err := pipeline.New(group, wrapped, append([]pipeline.Option{pipeline.Topics(topic),
 		pipeline.ClientOptions(kgo.SeedBrokers(brokers...)), pipeline.Logger(quiet)}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
@@ -283,4 +289,38 @@ func TestChildSlowProcessor(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = p.Run(context.Background())
+}
+
+// BenchmarkPoisonOverhead: the same passthrough input with 1% poison
+// records (dead-lettered at once) against an all-good input, same broker,
+// same run. Target: ratio >= 0.90.
+func BenchmarkPoisonOverhead(b *testing.B) {
+	const n = 100_000
+	brokers := brokerProcess(b, 6, "good", "mixed", "out")
+	produceFast(b, brokers, "good", n, 10_000)
+	cl := newClient(b, brokers, kgo.ProducerLinger(5*time.Millisecond))
+	for i := 0; i < n; i++ {
+		v := []byte("ok")
+		if i%100 == 0 {
+			v = []byte("poison")
+		}
+		cl.Produce(context.Background(), &kgo.Record{Topic: "mixed", Key: []byte("k" + strconv.Itoa(i%10_000)), Value: v}, nil)
+	}
+	if err := cl.Flush(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	h := func(_ context.Context, r *pipeline.Record) ([]pipeline.Output, error) {
+		if string(r.Value) == "poison" {
+			return nil, pipeline.MarkPoison(errors.New("not Avro"))
+		}
+		return []pipeline.Output{{Topic: "out", Key: r.Key, Value: r.Value}}, nil
+	}
+	var good, mixed time.Duration
+	for i := 0; i < b.N; i++ {
+		good += sluiceLoopOn(b, brokers, "good", fmt.Sprintf("good-%d", i), n, h, pipeline.RetryDelays(time.Second))
+		mixed += sluiceLoopOn(b, brokers, "mixed", fmt.Sprintf("mixed-%d", i), n, h, pipeline.RetryDelays(time.Second))
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/good.Seconds(), "all-good-rec/s")
+	b.ReportMetric(float64(n)*float64(b.N)/mixed.Seconds(), "1%-poison-rec/s")
+	b.ReportMetric(good.Seconds()/mixed.Seconds(), "ratio")
 }
