@@ -138,7 +138,7 @@ func (p *Processor) release(ctx context.Context, parts map[string][]int32, commi
 	}
 	p.mu.Lock()
 	for st := range gone {
-		p.dropHeldLocked(st)
+		p.ungateLocked(st)
 	}
 	p.mu.Unlock()
 	dropped := p.dropQueued(func(t *task) bool { return gone[t.part] })

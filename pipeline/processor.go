@@ -76,8 +76,7 @@ type partState struct {
 	committed int64 // last committed offset, -1 if none by us
 	epoch     int32 // leader epoch of the newest finished record
 	revoked   bool
-	held      []*task     // retry records not due yet, in offset order
-	gate      *time.Timer // fires when held[0] is due
+	gate      *time.Timer // set while a retry partition waits for a record to be due
 }
 
 // orderKey is the scheduler key: records with equal keys run in order. It
@@ -107,7 +106,6 @@ type task struct {
 	// the retry tier it was read from (-1: the input itself).
 	input        string
 	tier         int
-	due          time.Time
 	firstFailure time.Time
 	parked       bool
 }
@@ -155,6 +153,10 @@ func (p *Processor) clientOptions() []kgo.Opt {
 		// already bounds; kgo's default 10,000-record buffer would make
 		// workers block in Produce long before that.
 		kgo.MaxBufferedRecords(max(100_000, 4*p.cfg.maxRecords)),
+		// A partition resumed after a retry gate joins the next fetch
+		// request; kgo's 5s default long poll would delay it that long.
+		// 500ms is the Java consumer's default.
+		kgo.FetchMaxWait(500 * time.Millisecond),
 	}, p.cfg.clientOpts...)
 	return append(opts,
 		kgo.ConsumerGroup(p.cfg.group),
@@ -188,6 +190,9 @@ func (p *Processor) Run(ctx context.Context) error {
 	if p.cfg.onError == nil {
 		if err := p.ensureTopics(ctx); err != nil {
 			cl.Close()
+			if ctx.Err() != nil {
+				return nil // cancelled while starting: a clean stop
+			}
 			return err
 		}
 	}
@@ -213,12 +218,11 @@ func (p *Processor) Run(ctx context.Context) error {
 	p.pollLoop(pollCtx)
 	stopPolling()
 
-	// Stop fetching: nothing new enters; then finish what is here, except
-	// retry records that are not due yet: they stay for the next run.
+	// Stop fetching: nothing new enters; then finish what is here.
 	cl.PauseFetchTopics(p.routes.consumed(p.cfg.topics)...)
 	p.mu.Lock()
 	for _, ps := range p.parts {
-		p.dropHeldLocked(ps)
+		p.ungateLocked(ps)
 	}
 	p.mu.Unlock()
 	fatal := p.fatalErr()
@@ -334,6 +338,16 @@ func (p *Processor) dispatch(recs []*kgo.Record) {
 				p.parts[tp] = ps
 			}
 		}
+		ref, retried := p.routes.of[r.Topic]
+		if retried {
+			if ps.gate != nil {
+				continue // behind a record that is not due: fetched again later
+			}
+			if due := retryDue(r); time.Until(due) > 0 {
+				p.gateLocked(ps, r, due)
+				continue
+			}
+		}
 		if err := ps.window.Start(r.Offset); err != nil {
 			p.failLocked(fmt.Errorf("processor %s: %s/%d: %w", p.cfg.name, r.Topic, r.Partition, err))
 			break
@@ -342,17 +356,13 @@ func (p *Processor) dispatch(recs []*kgo.Record) {
 		used++
 		t.Context, t.rec, t.in, t.part, t.size = context.Background(), r, toRecord(r), ps, int64(len(r.Key)+len(r.Value))
 		t.input, t.tier = r.Topic, -1
+		if retried {
+			t.fromRetryTopic(ref)
+		}
 		ps.inflight++
 		p.inflight++
 		p.inBytes += t.size
 		ps.m.consumed.Inc()
-		if ref, ok := p.routes.of[r.Topic]; ok {
-			t.fromRetryTopic(ref)
-			if len(ps.held) > 0 || time.Until(t.due) > 0 {
-				p.holdLocked(ps, t)
-				continue
-			}
-		}
 		tasks = append(tasks, t)
 		keys = append(keys, p.orderingKey(ps, r))
 	}

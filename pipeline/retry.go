@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // RetryTopic names the retry tier of input with the given delay:
@@ -124,8 +125,6 @@ func (t *task) fromRetryTopic(ref tierRef) {
 			t.in.Timestamp, _ = time.Parse(time.RFC3339Nano, v)
 		case HeaderFirstFailure:
 			t.firstFailure, _ = time.Parse(time.RFC3339Nano, v)
-		case HeaderDue:
-			t.due, _ = time.Parse(time.RFC3339Nano, v)
 		case HeaderParked:
 			t.parked = v == "true"
 		default:
@@ -334,55 +333,47 @@ func (p *Processor) forgetPaths() {
 	p.retryMu.Unlock()
 }
 
-// hold keeps a retry record that is not due yet, with every later record of
-// its partition, and pauses the partition until it is due. The caller holds
-// p.mu.
-func (p *Processor) holdLocked(ps *partState, t *task) {
-	ps.held = append(ps.held, t)
-	if ps.gate != nil {
-		return
-	}
-	p.client.PauseFetchPartitions(map[string][]int32{ps.tp.topic: {ps.tp.partition}})
-	ps.gate = time.AfterFunc(time.Until(t.due), func() { p.releaseDue(ps) })
+// gateLocked stops reading partition ps at r, a retry record not due yet:
+// it pauses the partition, rewinds the fetch position to r, and resumes
+// the partition when r is due. Nothing is held in memory and no worker
+// waits; records of the partition already fetched behind r are skipped by
+// dispatch while the gate is shut and fetched again after it. Called from
+// the poll loop before AllowRebalance, where SetOffsets is safe, with p.mu
+// held.
+func (p *Processor) gateLocked(ps *partState, r *kgo.Record, due time.Time) {
+	tp := map[string][]int32{ps.tp.topic: {ps.tp.partition}}
+	p.client.PauseFetchPartitions(tp)
+	p.client.SetOffsets(map[string]map[int32]kgo.EpochOffset{ps.tp.topic: {ps.tp.partition: {Epoch: -1, Offset: r.Offset}}})
+	ps.gate = time.AfterFunc(time.Until(due), func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if ps.gate == nil || ps.revoked {
+			return
+		}
+		ps.gate = nil
+		p.client.ResumeFetchPartitions(tp)
+	})
 }
 
-// releaseDue queues the held records of ps that are due, in order, and
-// either waits for the next one or resumes fetching the partition.
-func (p *Processor) releaseDue(ps *partState) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+// ungateLocked opens the gate of ps now (on revoke or shutdown), so a
+// partition never stays paused for whoever owns it next in this client.
+func (p *Processor) ungateLocked(ps *partState) {
+	if ps.gate == nil {
+		return
+	}
+	ps.gate.Stop()
 	ps.gate = nil
-	if ps.revoked {
-		return
-	}
-	now := time.Now()
-	n := 0
-	for n < len(ps.held) && !ps.held[n].due.After(now) {
-		n++
-	}
-	for _, t := range ps.held[:n] {
-		p.queue.Push(p.orderingKey(ps, t.rec), t)
-	}
-	ps.held = append(ps.held[:0:0], ps.held[n:]...)
-	if len(ps.held) > 0 {
-		ps.gate = time.AfterFunc(time.Until(ps.held[0].due), func() { p.releaseDue(ps) })
-		return
-	}
 	p.client.ResumeFetchPartitions(map[string][]int32{ps.tp.topic: {ps.tp.partition}})
 }
 
-// dropHeldLocked settles the held records of ps without finishing them:
-// they stay uncommitted for whoever reads the partition next.
-func (p *Processor) dropHeldLocked(ps *partState) {
-	if ps.gate != nil {
-		ps.gate.Stop()
-		ps.gate = nil
+// retryDue returns when a record of a retry topic may be processed, from
+// its sluice.due header (zero if absent).
+func retryDue(r *kgo.Record) time.Time {
+	for _, h := range r.Headers {
+		if h.Key == HeaderDue {
+			t, _ := time.Parse(time.RFC3339Nano, string(h.Value))
+			return t
+		}
 	}
-	for _, t := range ps.held {
-		p.settleLocked(t)
-	}
-	if len(ps.held) > 0 {
-		p.client.ResumeFetchPartitions(map[string][]int32{ps.tp.topic: {ps.tp.partition}})
-	}
-	ps.held = nil
+	return time.Time{}
 }
