@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluice-dev/sluice/processors/order"
+	"github.com/sluice-dev/sluice/schemas"
+)
+
+// tally counts the distinct orders on each of the pipeline's topics and the
+// outcomes on orders.decided, by reading the topics from the start outside
+// any consumer group (so it commits nothing and disturbs no processor).
+// Counting distinct order IDs rather than records keeps the counts exact
+// even if a stage reprocessed records after a crash.
+//
+// follow's goroutine is the only writer; mu guards everything below it for
+// the readers (progress, summary).
+type tally struct {
+	serde *schemas.Serde
+	log   *slog.Logger
+
+	mu         sync.Mutex
+	next       map[string]map[int32]int64 // topic -> partition -> offset after the last record read
+	seen       map[string]map[string]bool // topic -> order IDs
+	confirmed  int
+	rejected   int
+	reasons    map[string]int // rejection reason, numbers elided -> orders
+	examples   map[string]string
+	badRecords int // orders.decided records that did not decode
+}
+
+// tallyTopics are the topics a tally follows.
+var tallyTopics = []string{order.TopicPlaced, order.TopicValidated, order.TopicScored, order.TopicDecided}
+
+func newTally(serde *schemas.Serde, log *slog.Logger) *tally {
+	t := &tally{
+		serde: serde, log: log,
+		next: map[string]map[int32]int64{}, seen: map[string]map[string]bool{},
+		reasons: map[string]int{}, examples: map[string]string{},
+	}
+	for _, topic := range tallyTopics {
+		t.next[topic] = map[int32]int64{}
+		t.seen[topic] = map[string]bool{}
+	}
+	return t
+}
+
+// follow reads the topics into t until ctx ends. It calls caughtUp once it
+// has read every record that was there when it started: from then on, t
+// knows every order a previous run produced. cl must consume tallyTopics
+// from the start without a group (see tallyClientOpts).
+func (t *tally) follow(ctx context.Context, cl *kgo.Client, caughtUp func()) error {
+	start, err := kadm.NewClient(cl).ListEndOffsets(ctx, tallyTopics...)
+	if err == nil {
+		err = start.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("tally: list end offsets: %w", err)
+	}
+	behind := true
+	for {
+		if behind && t.hasRead(start) {
+			behind = false
+			caughtUp()
+		}
+		fetches := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if fetches.IsClientClosed() {
+			return fmt.Errorf("tally: %w", kgo.ErrClientClosed)
+		}
+		fetches.EachError(func(topic string, p int32, err error) {
+			t.log.WarnContext(ctx, "tally fetch failed", "topic", topic, "partition", p, "err", err)
+		})
+		fetches.EachRecord(func(r *kgo.Record) { t.add(ctx, r) })
+	}
+}
+
+// hasRead reports whether t has read every record before the given end
+// offsets.
+func (t *tally) hasRead(ends kadm.ListedOffsets) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	all := true
+	ends.Each(func(e kadm.ListedOffset) {
+		all = all && t.next[e.Topic][e.Partition] >= e.Offset
+	})
+	return all
+}
+
+func tallyClientOpts() []kgo.Opt {
+	return []kgo.Opt{
+		kgo.ConsumeTopics(tallyTopics...),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+	}
+}
+
+func (t *tally) add(ctx context.Context, r *kgo.Record) {
+	var d order.Decided
+	var err error
+	if r.Topic == order.TopicDecided {
+		d, err = order.DecodeDecided(ctx, t.serde, r.Value)
+	}
+	id := string(r.Key)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.next[r.Topic][r.Partition] = r.Offset + 1
+	if err != nil {
+		t.badRecords++
+		return
+	}
+	if t.seen[r.Topic][id] {
+		return
+	}
+	t.seen[r.Topic][id] = true
+	if r.Topic != order.TopicDecided {
+		return
+	}
+	if d.Decision == order.DecisionConfirmed {
+		t.confirmed++
+		t.example("confirmed", id)
+		return
+	}
+	t.rejected++
+	t.reasons[d.Stage+": "+reasonKind(d.Reason)]++
+	t.example("rejected by "+d.Stage, id)
+}
+
+// example remembers the first order of each kind, for the curl examples.
+func (t *tally) example(kind, id string) {
+	if _, ok := t.examples[kind]; !ok {
+		t.examples[kind] = id
+	}
+}
+
+// has reports whether an order with this ID is on topic.
+func (t *tally) has(topic, id string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.seen[topic][id]
+}
+
+// counts are a tally's numbers at one moment.
+type counts struct {
+	placed, validated, scored, decided int
+	confirmed, rejected                int
+	reasons                            []reasonCount // most frequent first
+	examples                           map[string]string
+	badRecords                         int
+}
+
+type reasonCount struct {
+	reason string
+	orders int
+}
+
+func (t *tally) counts() counts {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c := counts{
+		placed:     len(t.seen[order.TopicPlaced]),
+		validated:  len(t.seen[order.TopicValidated]),
+		scored:     len(t.seen[order.TopicScored]),
+		decided:    len(t.seen[order.TopicDecided]),
+		confirmed:  t.confirmed,
+		rejected:   t.rejected,
+		examples:   make(map[string]string, len(t.examples)),
+		badRecords: t.badRecords,
+	}
+	for r, n := range t.reasons {
+		c.reasons = append(c.reasons, reasonCount{r, n})
+	}
+	sort.Slice(c.reasons, func(i, j int) bool {
+		if c.reasons[i].orders != c.reasons[j].orders {
+			return c.reasons[i].orders > c.reasons[j].orders
+		}
+		return c.reasons[i].reason < c.reasons[j].reason
+	})
+	for k, v := range t.examples {
+		c.examples[k] = v
+	}
+	return c
+}
+
+var (
+	lineNumber = regexp.MustCompile(`^line \d+: `)
+	amount     = regexp.MustCompile(`-?\d+(\.\d+)?`)
+)
+
+// reasonKind groups rejection reasons that differ only in their numbers:
+// "fraud risk 0.91 >= 0.85" and "fraud risk 0.88 >= 0.85" are one kind,
+// "fraud risk ≥ 0.85"; so are all unknown currencies. Other reasons keep
+// their words, with numbers shown as N.
+func reasonKind(reason string) string {
+	switch {
+	case strings.HasPrefix(reason, "fraud risk "):
+		if _, threshold, ok := strings.Cut(reason, ">= "); ok {
+			return "fraud risk ≥ " + threshold
+		}
+	case strings.HasPrefix(reason, "unknown currency"):
+		return "unknown currency"
+	case strings.HasPrefix(reason, "amount over limit"):
+		return "amount over limit"
+	case strings.HasPrefix(reason, "lines sum to"):
+		return "lines do not add up to total_cents"
+	}
+	reason = lineNumber.ReplaceAllString(reason, "")
+	return amount.ReplaceAllString(reason, "N")
+}
