@@ -1,0 +1,6 @@
+//go:build integration
+
+package prometheus
+
+// requirePromtool: integration runs fail without promtool.
+const requirePromtool = true
