@@ -82,7 +82,9 @@ func (p *Processor) commitLocked(ctx context.Context, match func(*partState) boo
 	p.mu.Lock()
 	for i, ps := range states {
 		ps.committed = offs[i]
-		p.metrics.committedOffset.WithLabelValues(ps.tp.topic, fmt.Sprint(ps.tp.partition)).Set(float64(offs[i]))
+		part := fmt.Sprint(ps.tp.partition)
+		p.metrics.committedOffset.WithLabelValues(ps.tp.topic, part).Set(float64(offs[i]))
+		p.metrics.lag.WithLabelValues(ps.tp.topic, part).Set(float64(max(0, ps.highWatermark-offs[i])))
 	}
 	p.mu.Unlock()
 	p.metrics.commits.Inc()
@@ -164,6 +166,7 @@ func (p *Processor) release(ctx context.Context, parts map[string][]int32, commi
 		st.revoked = true
 		delete(p.parts, st.tp)
 		p.metrics.committedOffset.DeleteLabelValues(st.tp.topic, fmt.Sprint(st.tp.partition))
+		p.metrics.lag.DeleteLabelValues(st.tp.topic, fmt.Sprint(st.tp.partition))
 	}
 	total := len(p.parts)
 	p.mu.Unlock()

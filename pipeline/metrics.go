@@ -18,7 +18,7 @@ type metrics struct {
 	inflight, assigned                    prometheus.Gauge
 	handlerSeconds, e2eSeconds            prometheus.Histogram
 	commitSeconds                         prometheus.Histogram
-	committedOffset                       *prometheus.GaugeVec
+	committedOffset, lag                  *prometheus.GaugeVec
 }
 
 // topicCounters are the per-topic counters of one input topic, looked up
@@ -69,12 +69,13 @@ func newMetrics(processor string, reg prometheus.Registerer) (*metrics, error) {
 		e2eSeconds:      hist("end_to_end_seconds", "Time from the record's timestamp (event time) to the end of its handler.", prometheus.ExponentialBuckets(0.001, 2.5, 16)),
 		commitSeconds:   hist("commit_seconds", "Offset commit latency.", prometheus.ExponentialBuckets(0.0005, 2.5, 12)),
 		committedOffset: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "committed_offset", Help: "Last offset committed per owned partition.", ConstLabels: labels}, []string{"topic", "partition"}),
+		lag:             prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "lag_records", Help: "High watermark minus committed offset per owned partition, as of the last commit.", ConstLabels: labels}, []string{"topic", "partition"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.consumed, m.produced, m.succeeded, m.failed, m.retried, m.deadLettered, m.parked, m.panics, m.backpressure, m.rebalances,
-		m.commits, m.commitFailures, m.inflight, m.assigned, m.handlerSeconds, m.e2eSeconds, m.commitSeconds, m.committedOffset} {
+		m.commits, m.commitFailures, m.inflight, m.assigned, m.handlerSeconds, m.e2eSeconds, m.commitSeconds, m.committedOffset, m.lag} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if errors.As(err, &are) {

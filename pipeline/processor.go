@@ -10,7 +10,9 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/plugin/kprom"
 
 	"github.com/sluice-dev/sluice/pipeline/internal/offsets"
 	"github.com/sluice-dev/sluice/pipeline/internal/schedule"
@@ -69,14 +71,15 @@ type topicPartition struct {
 // made on every assignment, so completions of records fetched under an older
 // assignment are recognized (task.part differs) and ignored.
 type partState struct {
-	tp        topicPartition
-	m         topicCounters
-	window    *offsets.Window
-	inflight  int   // tasks started and not settled
-	committed int64 // last committed offset, -1 if none by us
-	epoch     int32 // leader epoch of the newest finished record
-	revoked   bool
-	gate      *time.Timer // set while a retry partition waits for a record to be due
+	tp            topicPartition
+	m             topicCounters
+	window        *offsets.Window
+	inflight      int   // tasks started and not settled
+	committed     int64 // last committed offset, -1 if none by us
+	epoch         int32 // leader epoch of the newest finished record
+	revoked       bool
+	highWatermark int64       // latest seen in a fetch response, for the lag gauge
+	gate          *time.Timer // set while a retry partition waits for a record to be due
 }
 
 // orderKey is the scheduler key: records with equal keys run in order. It
@@ -158,6 +161,13 @@ func (p *Processor) clientOptions() []kgo.Opt {
 		// 500ms is the Java consumer's default.
 		kgo.FetchMaxWait(500 * time.Millisecond),
 	}, p.cfg.clientOpts...)
+	if p.cfg.registerer != nil {
+		// franz-go's own client metrics (connections, request latency,
+		// bytes, errors per broker), beside the processor's.
+		opts = append(opts, kgo.WithHooks(kprom.NewMetrics("sluice_kgo",
+			kprom.Registerer(p.cfg.registerer),
+			kprom.WithStaticLabel(prometheus.Labels{"processor": p.cfg.name}))))
+	}
 	return append(opts,
 		kgo.ConsumerGroup(p.cfg.group),
 		kgo.ConsumeTopics(p.routes.consumed(p.cfg.topics)...),
@@ -278,9 +288,22 @@ func (p *Processor) pollLoop(ctx context.Context) {
 				p.cfg.logger.Warn("fetch error", "processor", p.cfg.name, "topic", topic, "partition", partition, "err", err)
 			}
 		})
+		p.noteHighWatermarks(fetches)
 		p.dispatch(fetches.Records())
 		p.client.AllowRebalance()
 	}
+}
+
+// noteHighWatermarks keeps each owned partition's high watermark from the
+// fetch responses, for the lag gauge.
+func (p *Processor) noteHighWatermarks(fs kgo.Fetches) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fs.EachPartition(func(fp kgo.FetchTopicPartition) {
+		if ps := p.parts[topicPartition{fp.Topic, fp.Partition}]; ps != nil && fp.HighWatermark > ps.highWatermark {
+			ps.highWatermark = fp.HighWatermark
+		}
+	})
 }
 
 // waitForRoom blocks while the in-flight caps are reached and returns how
