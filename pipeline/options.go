@@ -76,6 +76,7 @@ type config struct {
 	panicsRetryable   bool
 	handlerTimeout    time.Duration
 	createTopics      bool
+	concurrentOutputs bool
 }
 
 func defaultConfig(name string) config {
@@ -201,6 +202,17 @@ func PanicsRetryable() Option { return func(c *config) { c.panicsRetryable = tru
 // stop a goroutine, so a handler that ignores its context still holds its
 // worker until it returns. Default: none.
 func HandlerTimeout(d time.Duration) Option { return func(c *config) { c.handlerTimeout = d } }
+
+// ConcurrentOutputs produces all outputs of a record at once instead of in
+// order. By default a record's outputs are produced one after the other,
+// each once the previous one is acknowledged, so a reader of a later output
+// can rely on the earlier ones being in Kafka: the order pipeline writes a
+// status update before handing the order to the next stage, and the next
+// stage's status can then never land before it. Kafka orders records only
+// within a partition, so without this, outputs to different topics become
+// visible in any order. Concurrent outputs finish records sooner when a
+// handler returns several independent outputs.
+func ConcurrentOutputs() Option { return func(c *config) { c.concurrentOutputs = true } }
 
 // CreateTopics (on by default) creates missing retry and dead-letter topics
 // at start, with the partition count of their input topic and the broker's

@@ -98,8 +98,9 @@ type orderKey struct {
 type task struct {
 	context.Context
 	rec     *kgo.Record
-	in      Record     // what the handler sees
-	out     kgo.Record // storage for the first output, the common case
+	in      Record       // what the handler sees
+	out     kgo.Record   // storage for the first output, the common case
+	chain   []kgo.Record // outputs produced one after the other, if ordered
 	part    *partState
 	size    int64
 	pending atomic.Int32 // outputs not yet acknowledged
@@ -493,7 +494,10 @@ func (p *Processor) runTask(t *task, start time.Time) (end time.Time) {
 }
 
 // produce hands t's outputs to the producer; t finishes when the broker
-// acknowledged all of them (at once if there are none).
+// acknowledged all of them (at once if there are none). Unless
+// ConcurrentOutputs is set, each output is produced only once the one
+// before it is acknowledged, so whoever reads output i+1 can rely on
+// output i being in Kafka already.
 func (p *Processor) produce(t *task, outs []Output) {
 	if len(outs) == 0 {
 		p.finish(t)
@@ -510,8 +514,15 @@ func (p *Processor) produce(t *task, outs []Output) {
 		kr := &krs[i]
 		kr.Topic, kr.Key, kr.Value, kr.Headers, kr.Timestamp = o.Topic, o.Key, o.Value, toKgoHeaders(o.Headers), t.in.Timestamp
 		kr.Context = t
-		p.client.Produce(context.Background(), kr, p.onProduced)
 	}
+	if len(krs) == 1 || p.cfg.concurrentOutputs {
+		for i := range krs {
+			p.client.Produce(context.Background(), &krs[i], p.onProduced)
+		}
+		return
+	}
+	t.chain = krs
+	p.client.Produce(context.Background(), &krs[0], p.onProduced)
 }
 
 // onProduced is the promise of every output record: the record's Context is
@@ -524,8 +535,16 @@ func (p *Processor) onProduced(kr *kgo.Record, err error) {
 		return
 	}
 	p.metrics.produced.WithLabelValues(kr.Topic).Inc()
-	if t.pending.Add(-1) == 0 && !t.failed.Load() {
+	left := t.pending.Add(-1)
+	switch {
+	case t.failed.Load():
+	case left == 0:
 		p.finish(t)
+	case t.chain != nil:
+		// The next output of an ordered chain. Promises must not block on
+		// the client, so produce from a goroutine.
+		next := &t.chain[len(t.chain)-int(left)]
+		go p.client.Produce(context.Background(), next, p.onProduced)
 	}
 }
 

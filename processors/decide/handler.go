@@ -44,10 +44,10 @@ func Handler(serde *schemas.Serde, p Policy, t Topics, now func() time.Time) pip
 			state = order.StateRejected
 		}
 		return order.Outputs(ctx, serde,
-			order.Routed{Topic: t.Decided, Event: d},
 			order.Routed{Topic: t.Status, Event: order.Status{
 				OrderID: d.OrderID, State: state, Reason: d.Reason, Stage: Stage, ChangedAt: d.DecidedAt,
 			}},
+			order.Routed{Topic: t.Decided, Event: d},
 		)
 	}
 }

@@ -44,18 +44,19 @@ func TestHandlerWritesDecisionAndStatus(t *testing.T) {
 		if err != nil {
 			t.Fatalf("risk %v: handler: %v", tt.risk, err)
 		}
-		if len(outs) != 2 || outs[0].Topic != "orders.decided" || outs[1].Topic != "order-status" ||
+		// The status comes first: the runtime produces outputs in order.
+		if len(outs) != 2 || outs[0].Topic != "order-status" || outs[1].Topic != "orders.decided" ||
 			string(outs[0].Key) != "o-1" || string(outs[1].Key) != "o-1" {
-			t.Fatalf("risk %v: outputs %v, want orders.decided and order-status keyed o-1", tt.risk, outs)
+			t.Fatalf("risk %v: outputs %v, want order-status then orders.decided, keyed o-1", tt.risk, outs)
 		}
-		d, err := order.DecodeDecided(ctx, serde, outs[0].Value)
+		d, err := order.DecodeDecided(ctx, serde, outs[1].Value)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if string(d.Decision) != string(tt.wantState) || d.Reason != tt.wantReason || d.Stage != "decide" {
 			t.Fatalf("risk %v: decided %+v, want %s %q", tt.risk, d, tt.wantState, tt.wantReason)
 		}
-		st, err := order.DecodeStatus(ctx, serde, outs[1].Value)
+		st, err := order.DecodeStatus(ctx, serde, outs[0].Value)
 		if err != nil {
 			t.Fatal(err)
 		}

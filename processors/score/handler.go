@@ -43,7 +43,12 @@ func Handler(serde *schemas.Serde, model *Model, t Topics, now func() time.Time)
 		}
 		risk := model.Score(FeaturesOf(v))
 		at := now()
+		// The status goes first: the next stage reads orders.scored only
+		// once SCORED is in order-status, so its own status lands after.
 		return order.Outputs(ctx, serde,
+			order.Routed{Topic: t.Status, Event: order.Status{
+				OrderID: v.OrderID, State: order.StateScored, Stage: Stage, ChangedAt: at,
+			}},
 			order.Routed{Topic: t.Scored, Event: order.Scored{
 				OrderID:         v.OrderID,
 				CustomerID:      v.CustomerID,
@@ -56,9 +61,6 @@ func Handler(serde *schemas.Serde, model *Model, t Topics, now func() time.Time)
 				RiskScore:       risk,
 				ModelVersion:    model.Version(),
 				ScoredAt:        at,
-			}},
-			order.Routed{Topic: t.Status, Event: order.Status{
-				OrderID: v.OrderID, State: order.StateScored, Stage: Stage, ChangedAt: at,
 			}},
 		)
 	}

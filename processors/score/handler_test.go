@@ -37,11 +37,12 @@ func TestHandlerScoresValidatedOrder(t *testing.T) {
 	if err != nil {
 		t.Fatalf("handler: %v", err)
 	}
-	if len(outs) != 2 || outs[0].Topic != "orders.scored" || outs[1].Topic != "order-status" ||
+	// The status comes first, so decide never sees the order before it.
+	if len(outs) != 2 || outs[0].Topic != "order-status" || outs[1].Topic != "orders.scored" ||
 		string(outs[0].Key) != "o-1" || string(outs[1].Key) != "o-1" {
-		t.Fatalf("outputs %v, want orders.scored and order-status keyed o-1", outs)
+		t.Fatalf("outputs %v, want order-status then orders.scored, keyed o-1", outs)
 	}
-	s, err := order.DecodeScored(ctx, serde, outs[0].Value)
+	s, err := order.DecodeScored(ctx, serde, outs[1].Value)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +50,7 @@ func TestHandlerScoresValidatedOrder(t *testing.T) {
 		s.LineCount != 1 || !s.ScoredAt.Equal(now) {
 		t.Fatalf("scored = %+v, want risk %v from %s", s, want, model.Version())
 	}
-	st, err := order.DecodeStatus(ctx, serde, outs[1].Value)
+	st, err := order.DecodeStatus(ctx, serde, outs[0].Value)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,11 +58,14 @@ func Handler(serde *schemas.Serde, t Topics, now func() time.Time) pipeline.Hand
 		valid, rej := Check(placed, at)
 
 		if rej == nil {
+			// The status goes first: the runtime produces outputs in order,
+			// so score sees the order only once VALIDATED is in
+			// order-status, and its SCORED can never land before it.
 			return order.Outputs(ctx, serde,
-				order.Routed{Topic: t.Validated, Event: valid},
 				order.Routed{Topic: t.Status, Event: order.Status{
 					OrderID: valid.OrderID, State: order.StateValidated, Stage: Stage, ChangedAt: at,
-				}})
+				}},
+				order.Routed{Topic: t.Validated, Event: valid})
 		}
 		p := Normalize(placed)
 		events := []order.Routed{{Topic: t.Decided, Event: order.Decided{

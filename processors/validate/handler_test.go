@@ -73,16 +73,17 @@ func TestHandlerPassesValidOrderOn(t *testing.T) {
 	ctx := context.Background()
 	serde := newSerde(t)
 	outs := run(t, serde, placed())
-	checkRouting(t, outs, "orders.validated", "order-status")
+	// The status comes first, so score never sees the order before it.
+	checkRouting(t, outs, "order-status", "orders.validated")
 
-	v, err := order.DecodeValidated(ctx, serde, outs[0].Value)
+	v, err := order.DecodeValidated(ctx, serde, outs[1].Value)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if v.OrderID != "o-1" || v.Currency != "EUR" || !v.ValidatedAt.Equal(now) {
 		t.Fatalf("validated order = %+v, want normalized o-1 in EUR validated at %v", v, now)
 	}
-	s, err := order.DecodeStatus(ctx, serde, outs[1].Value)
+	s, err := order.DecodeStatus(ctx, serde, outs[0].Value)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +142,7 @@ func TestHandlerUsesConfiguredTopics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkRouting(t, outs, "v", "s")
+	checkRouting(t, outs, "s", "v")
 }
 
 func TestHandlerFailsOnUndecodableRecord(t *testing.T) {
