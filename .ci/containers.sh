@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Makes this machine able to run the container-backed integration tests:
 # podman (rootful, runc runtime, netavark networking), its Docker-compatible
-# API socket at unix:///run/podman/podman.sock, and the locally built Kafka
-# images (deploy/kafka/build.sh). Idempotent: a second run takes about a second.
+# API socket at unix:///run/podman/podman.sock, the locally built Kafka
+# images (deploy/kafka/build.sh), the processor image (deploy/images/build.sh)
+# and the Python client of the wire suite (integration/thirdparty/setup.sh). Idempotent: a second run takes about a second.
 #
 # Execute it (`bash .ci/containers.sh`); it exports nothing. Tests then need
 #   DOCKER_HOST=unix:///run/podman/podman.sock
@@ -77,4 +78,12 @@ fi
 
 # 4. Images.
 bash "$ROOT/deploy/kafka/build.sh"
+#    The processor image is rebuilt from the current source by the suites
+#    themselves (integration/orderchain); building it here too catches a
+#    broken build before any container starts (~2 s when up to date).
+bash "$ROOT/deploy/images/build.sh"
+
+# 5. The third-party client of the wire-compatibility suite (Python
+#    confluent-kafka + fastavro from PyPI, in a venv under ~/.cache/sluice).
+bash "$ROOT/integration/thirdparty/setup.sh"
 say "done; run tests with DOCKER_HOST=$SOCK_URL"

@@ -161,6 +161,9 @@ func (p *Processor) clientOptions() []kgo.Opt {
 		// request; kgo's 5s default long poll would delay it that long.
 		// 500ms is the Java consumer's default.
 		kgo.FetchMaxWait(500 * time.Millisecond),
+		// Never process records of aborted transactions (dlq replay writes
+		// transactionally); costs nothing when nobody does.
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 	}, p.cfg.clientOpts...)
 	if p.cfg.registerer != nil {
 		// franz-go's own client metrics (connections, request latency,

@@ -7,23 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-dev/sluice/deadletter"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
-
-// RetryTopic names the retry tier of input with the given delay:
-// RetryTopic("orders", 30*time.Second) is "orders.retry.30s", and 5 minutes
-// is "orders.retry.5m".
-func RetryTopic(input string, delay time.Duration) string {
-	s := delay.String() // 5m0s, 1h0m0s, 1m30s
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return input + ".retry." + s
-}
 
 // tierRef tells, for a retry topic, which input and tier it belongs to.
 type tierRef struct {
@@ -44,7 +31,7 @@ func newRetryRoutes(cfg *config) retryRoutes {
 	r := retryRoutes{delays: cfg.retryDelays, tiers: map[string][]string{}, of: map[string]tierRef{}, dlq: map[string]string{}}
 	for _, in := range cfg.topics {
 		for i, d := range cfg.retryDelays {
-			t := RetryTopic(in, d)
+			t := deadletter.RetryTopic(in, d)
 			r.tiers[in] = append(r.tiers[in], t)
 			r.of[t] = tierRef{in, i}
 		}
@@ -111,24 +98,26 @@ func (t *task) fromRetryTopic(ref tierRef) {
 	for _, h := range t.in.Headers {
 		v := string(h.Value)
 		switch h.Key {
-		case HeaderAttempts:
+		case deadletter.HeaderAttempts:
 			t.in.Attempt, _ = strconv.Atoi(v)
-		case HeaderOriginTopic:
+		case deadletter.HeaderOriginTopic:
 			t.in.Topic = v
-		case HeaderOriginPartition:
+		case deadletter.HeaderOriginPartition:
 			if n, err := strconv.ParseInt(v, 10, 32); err == nil {
 				t.in.Partition = int32(n)
 			}
-		case HeaderOriginOffset:
+		case deadletter.HeaderOriginOffset:
 			t.in.Offset, _ = strconv.ParseInt(v, 10, 64)
-		case HeaderOriginTimestamp:
+		case deadletter.HeaderOriginTimestamp:
 			t.in.Timestamp, _ = time.Parse(time.RFC3339Nano, v)
-		case HeaderFirstFailure:
+		case deadletter.HeaderFirstFailure:
 			t.firstFailure, _ = time.Parse(time.RFC3339Nano, v)
-		case HeaderParked:
+		case deadletter.HeaderParked:
 			t.parked = v == "true"
 		default:
-			if !strings.HasPrefix(h.Key, "sluice.") {
+			// The retry path's own headers are rebuilt on every hop; a
+			// replay marker stays so a record failing again shows it.
+			if !strings.HasPrefix(h.Key, "sluice.") || h.Key == deadletter.HeaderReplayed {
 				kept = append(kept, h)
 			}
 		}
@@ -142,8 +131,8 @@ func (p *Processor) retryRecord(t *task, tier int, attempts int, cause error, pa
 	topic := p.routes.tiers[t.input][tier]
 	hs := p.failureHeaders(t, attempts, cause, now)
 	hs = append(hs,
-		Header{HeaderDue, []byte(now.Add(p.routes.delays[tier]).UTC().Format(time.RFC3339Nano))},
-		Header{HeaderParked, []byte(strconv.FormatBool(parked))},
+		Header{deadletter.HeaderDue, []byte(now.Add(p.routes.delays[tier]).UTC().Format(time.RFC3339Nano))},
+		Header{deadletter.HeaderParked, []byte(strconv.FormatBool(parked))},
 	)
 	return Output{Topic: topic, Key: t.in.Key, Value: t.in.Value, Headers: append(append([]Header(nil), t.in.Headers...), hs...)}
 }
@@ -153,15 +142,15 @@ func (p *Processor) deadLetterRecord(t *task, attempts int, cause error, now tim
 	var hs []Header
 	if p.cfg.connectHeaders {
 		hs = []Header{
-			{ConnectHeaderTopic, []byte(t.in.Topic)},
-			{ConnectHeaderPartition, []byte(strconv.Itoa(int(t.in.Partition)))},
-			{ConnectHeaderOffset, []byte(strconv.FormatInt(t.in.Offset, 10))},
-			{ConnectHeaderConnectorName, []byte(p.cfg.name)},
-			{ConnectHeaderTaskID, []byte("0")},
-			{ConnectHeaderStage, []byte("TASK_PUT")},
-			{ConnectHeaderClassName, []byte(p.classOf(cause).String())},
-			{ConnectHeaderExceptionMessage, []byte(cause.Error())},
-			{HeaderAttempts, []byte(strconv.Itoa(attempts))},
+			{deadletter.ConnectHeaderTopic, []byte(t.in.Topic)},
+			{deadletter.ConnectHeaderPartition, []byte(strconv.Itoa(int(t.in.Partition)))},
+			{deadletter.ConnectHeaderOffset, []byte(strconv.FormatInt(t.in.Offset, 10))},
+			{deadletter.ConnectHeaderConnectorName, []byte(p.cfg.name)},
+			{deadletter.ConnectHeaderTaskID, []byte("0")},
+			{deadletter.ConnectHeaderStage, []byte("TASK_PUT")},
+			{deadletter.ConnectHeaderClassName, []byte(p.classOf(cause).String())},
+			{deadletter.ConnectHeaderExceptionMessage, []byte(cause.Error())},
+			{deadletter.HeaderAttempts, []byte(strconv.Itoa(attempts))},
 		}
 	} else {
 		hs = p.failureHeaders(t, attempts, cause, now)
@@ -180,16 +169,16 @@ func (p *Processor) failureHeaders(t *task, attempts int, cause error, now time.
 	}
 	ts := func(tm time.Time) []byte { return []byte(tm.UTC().Format(time.RFC3339Nano)) }
 	return []Header{
-		{HeaderAttempts, []byte(strconv.Itoa(attempts))},
-		{HeaderErrorClass, []byte(class)},
-		{HeaderError, []byte(msg)},
-		{HeaderFirstFailure, ts(first)},
-		{HeaderLastFailure, ts(now)},
-		{HeaderOriginTopic, []byte(t.in.Topic)},
-		{HeaderOriginPartition, []byte(strconv.Itoa(int(t.in.Partition)))},
-		{HeaderOriginOffset, []byte(strconv.FormatInt(t.in.Offset, 10))},
-		{HeaderOriginTimestamp, ts(t.in.Timestamp)},
-		{HeaderProcessor, []byte(p.cfg.name)},
+		{deadletter.HeaderAttempts, []byte(strconv.Itoa(attempts))},
+		{deadletter.HeaderErrorClass, []byte(class)},
+		{deadletter.HeaderError, []byte(msg)},
+		{deadletter.HeaderFirstFailure, ts(first)},
+		{deadletter.HeaderLastFailure, ts(now)},
+		{deadletter.HeaderOriginTopic, []byte(t.in.Topic)},
+		{deadletter.HeaderOriginPartition, []byte(strconv.Itoa(int(t.in.Partition)))},
+		{deadletter.HeaderOriginOffset, []byte(strconv.FormatInt(t.in.Offset, 10))},
+		{deadletter.HeaderOriginTimestamp, ts(t.in.Timestamp)},
+		{deadletter.HeaderProcessor, []byte(p.cfg.name)},
 	}
 }
 
@@ -370,7 +359,7 @@ func (p *Processor) ungateLocked(ps *partState) {
 // its sluice.due header (zero if absent).
 func retryDue(r *kgo.Record) time.Time {
 	for _, h := range r.Headers {
-		if h.Key == HeaderDue {
+		if h.Key == deadletter.HeaderDue {
 			t, _ := time.Parse(time.RFC3339Nano, string(h.Value))
 			return t
 		}

@@ -14,23 +14,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/sluice-dev/sluice/deadletter"
 	"github.com/sluice-dev/sluice/pipeline"
 )
-
-func TestRetryTopicNames(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		5 * time.Second:        "orders.retry.5s",
-		30 * time.Second:       "orders.retry.30s",
-		5 * time.Minute:        "orders.retry.5m",
-		90 * time.Second:       "orders.retry.1m30s",
-		time.Hour:              "orders.retry.1h",
-		500 * time.Millisecond: "orders.retry.500ms",
-	} {
-		if got := pipeline.RetryTopic("orders", d); got != want {
-			t.Errorf("RetryTopic(orders, %v) = %s, want %s", d, got, want)
-		}
-	}
-}
 
 // consumeAll reads topic from the start until want records arrived or the
 // timeout passed.
@@ -206,19 +192,19 @@ func TestFailedRecordsEndWhereTheyShould(t *testing.T) {
 		}
 		o := origin[v]
 		checks := map[string]string{
-			pipeline.HeaderAttempts:        strconv.Itoa(want.attempts),
-			pipeline.HeaderErrorClass:      want.class,
-			pipeline.HeaderOriginTopic:     "in",
-			pipeline.HeaderOriginPartition: strconv.Itoa(int(o.Partition)),
-			pipeline.HeaderOriginOffset:    strconv.FormatInt(o.Offset, 10),
-			pipeline.HeaderProcessor:       "mixed",
+			deadletter.HeaderAttempts:        strconv.Itoa(want.attempts),
+			deadletter.HeaderErrorClass:      want.class,
+			deadletter.HeaderOriginTopic:     "in",
+			deadletter.HeaderOriginPartition: strconv.Itoa(int(o.Partition)),
+			deadletter.HeaderOriginOffset:    strconv.FormatInt(o.Offset, 10),
+			deadletter.HeaderProcessor:       "mixed",
 		}
 		for k, w := range checks {
 			if got := header(r, k); got != w {
 				t.Errorf("%s: DLQ header %s = %q, want %q", v, k, got, w)
 			}
 		}
-		if header(r, pipeline.HeaderError) == "" || string(r.Key) != v {
+		if header(r, deadletter.HeaderError) == "" || string(r.Key) != v {
 			t.Errorf("%s: DLQ record lacks the error or changed the key (%q)", v, r.Key)
 		}
 	}
