@@ -180,6 +180,9 @@ func (p *Processor) clientOptions() []kgo.Opt {
 		// Rebalance callbacks then run only between our dispatch rounds,
 		// never while a polled batch is half registered.
 		kgo.BlockRebalanceOnPoll(),
+		// Transaction markers come to dispatch, which finishes them at
+		// once so commits move past them (see dispatch).
+		kgo.KeepControlRecords(),
 		kgo.OnPartitionsAssigned(p.onAssigned),
 		kgo.OnPartitionsRevoked(p.onRevoked),
 		kgo.OnPartitionsLost(p.onLost),
@@ -378,6 +381,13 @@ func (p *Processor) dispatch(recs []*kgo.Record) {
 		if err := ps.window.Start(r.Offset); err != nil {
 			p.failLocked(fmt.Errorf("processor %s: %s/%d: %w", p.cfg.name, r.Topic, r.Partition, err))
 			break
+		}
+		if r.Attrs.IsControl() {
+			// A transaction marker: nothing to process, but the commit
+			// must move past it, or a transactionally written partition
+			// (dlq replay) would show a lag of one forever.
+			_ = ps.window.Finish(r.Offset)
+			continue
 		}
 		t := &slab[used]
 		used++
