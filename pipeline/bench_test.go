@@ -16,10 +16,10 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluice-dev/sluice/pipeline"
+	"github.com/sluice-dev/sluice/pipeline/kafkatest"
 )
 
 // The benchmarks below compare Sluice with a baseline measured in the same
@@ -27,49 +27,14 @@ import (
 // shared machine are noise.
 
 // brokerProcess starts an embedded broker in a child process, so its CPU
-// and memory are not the benchmark's, and returns its address.
-func brokerProcess(b testing.TB, partitions int, topics ...string) []string {
+// and memory are not the benchmark's, with the given topics.
+func brokerProcess(b testing.TB, partitions int32, topics ...string) []string {
 	b.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestChildBroker$")
-	cmd.Env = append(os.Environ(), "SLUICE_CHILD_BROKER_TOPICS="+strings.Join(topics, ","), "SLUICE_CHILD_BROKER_PARTITIONS="+strconv.Itoa(partitions))
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
+	k := kafkatest.NewFakeProcess(b)
+	for _, t := range topics {
+		k.CreateTopic(b, t, partitions, nil)
 	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	sc := bufio.NewScanner(out)
-	for sc.Scan() {
-		if addr, ok := strings.CutPrefix(sc.Text(), "BROKER "); ok {
-			go func() {
-				for sc.Scan() {
-				}
-			}()
-			return []string{addr}
-		}
-	}
-	b.Fatal("child broker did not print its address")
-	return nil
-}
-
-// TestChildBroker is the child of brokerProcess; it does nothing unless
-// started by it.
-func TestChildBroker(t *testing.T) {
-	topics := os.Getenv("SLUICE_CHILD_BROKER_TOPICS")
-	if topics == "" {
-		return
-	}
-	parts, _ := strconv.Atoi(os.Getenv("SLUICE_CHILD_BROKER_PARTITIONS"))
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(int32(parts), strings.Split(topics, ",")...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	fmt.Printf("BROKER %s\n", c.ListenAddrs()[0])
-	select {} // until killed
+	return k.Brokers()
 }
 
 // produceFast writes n small records spread over keys, asynchronously.

@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/sluice-dev/sluice/pipeline/kafkatest"
 	"github.com/sluice-dev/sluice/processors/ordergen"
 )
 
@@ -203,30 +204,10 @@ func timeCommand(b *testing.B, cmd *exec.Cmd) time.Duration {
 	return time.Since(start)
 }
 
-// brokerProcess starts a kfake broker in a child process (see TestMain),
-// so that its CPU is not the benchmark's, and returns its address.
+// brokerProcess starts a kfake broker in a child process, so that its CPU
+// is not the benchmark's, and returns its address.
 func brokerProcess(b *testing.B) []string {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "SLUICE_CHILD_BROKER_TOPICS=warmup")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	sc := bufio.NewScanner(out)
-	for sc.Scan() {
-		if addr, ok := strings.CutPrefix(sc.Text(), "BROKER "); ok {
-			go func() {
-				for sc.Scan() {
-				}
-			}()
-			return []string{addr}
-		}
-	}
-	b.Fatal("child broker did not print its address")
-	return nil
+	k := kafkatest.NewFakeProcess(b)
+	k.CreateTopic(b, "warmup", 6, nil)
+	return k.Brokers()
 }

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluice-dev/sluice/pipeline/kafkatest"
@@ -26,25 +25,16 @@ import (
 )
 
 // TestMain also runs this test binary as the child processes of the
-// benchmarks: a broker (SLUICE_CHILD_BROKER_TOPICS) or the loader itself
+// benchmarks: a broker (kafkatest.NewFakeProcess) or the loader itself
 // (SLUICE_CHILD_LOADER_ARGS).
 func TestMain(m *testing.M) {
-	if topics := os.Getenv("SLUICE_CHILD_BROKER_TOPICS"); topics != "" {
-		c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(6, strings.Split(topics, ",")...))
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		fmt.Printf("BROKER %s\n", c.ListenAddrs()[0])
-		select {} // until killed
-	}
 	if args := os.Getenv("SLUICE_CHILD_LOADER_ARGS"); args != "" {
 		if os.Getenv("GOGC") == "" {
 			debug.SetGCPercent(400) // as main does
 		}
 		os.Exit(run(context.Background(), strings.Split(args, "\x1f"), os.Stdin, os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	kafkatest.Main(m)
 }
 
 const testdata = "../../testdata/loader/"

@@ -43,8 +43,12 @@ func Shared(t testing.TB, opts ...Option) *Kafka {
 }
 
 // Main runs the package's tests and then removes the clusters [Shared]
-// started, and exits with the tests' status.
+// started, and exits with the tests' status. In a child started by
+// [NewFakeProcess] it serves the broker instead.
 func Main(m *testing.M) {
+	if nodes := os.Getenv(fakeProcessEnv); nodes != "" {
+		serveFakeProcess(nodes)
+	}
 	code := m.Run()
 	shared.mu.Lock()
 	for _, s := range shared.clusters {
