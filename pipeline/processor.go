@@ -234,6 +234,7 @@ func (p *Processor) Run(ctx context.Context) error {
 	}()
 	p.pollLoop(pollCtx)
 	stopPolling()
+	cl.AllowRebalance() // in case the last poll returned while being cancelled
 
 	// Stop fetching: nothing new enters; then finish what is here.
 	cl.PauseFetchTopics(p.routes.consumed(p.cfg.topics)...)

@@ -13,12 +13,18 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/sluice-dev/sluice/deadletter"
 	"github.com/sluice-dev/sluice/processors/order"
 )
 
+// topicDLQ is validate's dead-letter topic, where the runtime sends the
+// poison records of orders. validate would create it at start; the demo
+// creates it first so that the tally follows it from the beginning.
+var topicDLQ = deadletter.Topic(order.TopicPlaced)
+
 // pipelineTopics are the topics the demo creates, in pipeline order.
 var pipelineTopics = []string{
-	order.TopicPlaced, order.TopicValidated, order.TopicScored, order.TopicDecided, order.TopicStatus,
+	order.TopicPlaced, order.TopicValidated, order.TopicScored, order.TopicDecided, order.TopicStatus, topicDLQ,
 }
 
 // broker is the embedded kfake cluster.

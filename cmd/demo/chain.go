@@ -117,17 +117,11 @@ type statusView struct {
 // or on a free port if addr is taken.
 func startStatusView(addr, broker string, serde *schemas.Serde) (*statusView, error) {
 	sv := &statusView{view: status.NewView(serde), done: make(chan error, 1)}
-	ln, err := net.Listen("tcp", addr)
+	ln, note, err := listen("--status-addr", addr)
 	if err != nil {
-		host, _, serr := net.SplitHostPort(addr)
-		if serr != nil {
-			return nil, fmt.Errorf("--status-addr %s: %w", addr, serr)
-		}
-		if ln, err = net.Listen("tcp", net.JoinHostPort(host, "0")); err != nil {
-			return nil, fmt.Errorf("--status-addr %s: %w", addr, err)
-		}
-		sv.note = fmt.Sprintf("%s is busy", addr)
+		return nil, err
 	}
+	sv.note = note
 	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(broker)}, status.ClientOpts(order.TopicStatus)...)...)
 	if err != nil {
 		ln.Close()
@@ -152,4 +146,21 @@ func (sv *statusView) stop() error {
 	err := <-sv.done
 	sv.client.Close()
 	return err
+}
+
+// listen listens on addr, the value of the flag named flagName, or on a
+// free port of the same host if addr is taken; note then says so.
+func listen(flagName, addr string) (ln net.Listener, note string, err error) {
+	ln, err = net.Listen("tcp", addr)
+	if err == nil {
+		return ln, "", nil
+	}
+	host, _, serr := net.SplitHostPort(addr)
+	if serr != nil {
+		return nil, "", fmt.Errorf("%s %s: %w", flagName, addr, serr)
+	}
+	if ln, err = net.Listen("tcp", net.JoinHostPort(host, "0")); err != nil {
+		return nil, "", fmt.Errorf("%s %s: %w", flagName, addr, err)
+	}
+	return ln, fmt.Sprintf("%s is busy", addr), nil
 }

@@ -56,10 +56,11 @@ const (
 	progressEvery = time.Second            // how often the progress line changes
 )
 
-// demo runs the pipeline on an embedded broker until every order is decided
-// and committed, prints the summary and returns it. When ctx ends first, it
-// stops everything gracefully and returns an interrupted summary, or
-// ctx's error if it was still starting up.
+// demo runs the pipeline on an embedded broker until every order is decided,
+// every poison record dead-lettered and everything committed, prints the
+// summary and returns it. When ctx ends first, it stops everything
+// gracefully and returns an interrupted summary, or ctx's error if it was
+// still starting up.
 func demo(ctx context.Context, c config, con *console, log *slog.Logger) (*summary, error) {
 	began := time.Now()
 	if c.fresh {
@@ -76,6 +77,10 @@ func demo(ctx context.Context, c config, con *console, log *slog.Logger) (*summa
 		return nil, err
 	}
 	serde, err := schemas.NewSerde(set)
+	if err != nil {
+		return nil, err
+	}
+	poison, err := poisonRecords(ctx, serde, c.seed, c.poison)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +104,12 @@ func demo(ctx context.Context, c config, con *console, log *slog.Logger) (*summa
 		return nil, err
 	}
 	defer sv.stop()
-	printHeader(con, c, b, sv, source, len(orders))
+	dash, err := startDashboard(c.dashAddr, b.addr, log)
+	if err != nil {
+		return nil, err
+	}
+	defer dash.stop()
+	printHeader(con, c, b, sv, dash, source, len(orders))
 
 	t, stopTally, err := startTally(ctx, b.addr, serde, log)
 	if err != nil {
@@ -115,10 +125,10 @@ func demo(ctx context.Context, c config, con *console, log *slog.Logger) (*summa
 	procStart := time.Now()
 	produced := make(chan produceResult, 1)
 	go func() {
-		n, err := produceOrders(ctx, cl, serde, orders, func(id string) bool { return t.has(order.TopicPlaced, id) })
+		n, err := produceOrders(ctx, cl, serde, orders, poison, func(key string) bool { return t.has(order.TopicPlaced, key) })
 		produced <- produceResult{n, err}
 	}()
-	newOrders, offsets, err := awaitDone(ctx, adm, t, ch, produced, con, began)
+	newRecords, offsets, err := awaitDone(ctx, adm, t, ch, produced, con, began)
 	if err != nil {
 		stopErr := ch.stop()
 		if ctx.Err() != nil {
@@ -130,10 +140,12 @@ func demo(ctx context.Context, c config, con *console, log *slog.Logger) (*summa
 	sum := &summary{
 		source:      source,
 		before:      before,
-		newOrders:   newOrders,
+		newOrders:   newRecords.orders,
+		newPoison:   newRecords.poison,
 		elapsed:     time.Since(began),
 		processed:   time.Since(procStart),
 		offsets:     offsets,
+		brokerAddr:  b.addr,
 		statusURL:   sv.url,
 		keepRunning: c.keepRunning,
 	}
@@ -153,7 +165,11 @@ func demo(ctx context.Context, c config, con *console, log *slog.Logger) (*summa
 		return sum, nil
 	}
 
-	con.printf("\nStill running: broker on %s, status view on %s. Press Ctrl-C to stop.\n", b.addr, sv.url)
+	dashNote := ""
+	if dash.url != "" {
+		dashNote = fmt.Sprintf(", dashboard on %s/", dash.url)
+	}
+	con.printf("\nStill running: broker on %s, status view on %s%s. Press Ctrl-C to stop.\n", b.addr, sv.url, dashNote)
 	select {
 	case <-ctx.Done():
 	case err := <-ch.failed:
@@ -194,36 +210,48 @@ func startTally(ctx context.Context, addr string, serde *schemas.Serde, log *slo
 }
 
 type produceResult struct {
-	n   int // orders produced
+	n   sent
 	err error
 }
 
-// awaitDone shows progress until the orders are produced, every group has
-// committed up to the end of its input and the tally has read everything;
-// then it returns how many orders this run produced and the offsets. It
-// returns early with an error when ctx ends, a processor fails or producing
-// fails; in every case produced has been received from before it returns.
+// settleGrace is how long awaitDone waits, once nothing is left to commit,
+// for the tally to count every order decided and every poison record
+// dead-lettered. The end offsets are listed a moment before the committed
+// offsets are fetched, so a record produced in between (to orders.dlq,
+// say) can already be committed past while the ends the tally is checked
+// against do not cover it yet. The wait is bounded because an order the
+// pipeline gave up on is never decided: the summary should say so, not hang.
+const settleGrace = 2 * time.Second
+
+// awaitDone shows progress until the records are produced, every group has
+// committed up to the end of its input, the tally has read everything and
+// accounts for every order and poison record (or settleGrace has passed);
+// then it returns what this run produced and the offsets. It returns early
+// with an error when ctx ends, a processor fails or producing fails; in
+// every case produced has been received from before it returns.
 func awaitDone(ctx context.Context, adm *kadm.Client, t *tally, ch *chain, produced <-chan produceResult,
-	con *console, began time.Time) (int, []stageOffsets, error) {
-	newOrders := -1 // until produced delivers
+	con *console, began time.Time) (sent, []stageOffsets, error) {
+	var newRecords sent
+	delivered := false
 	defer func() {
-		if newOrders < 0 {
+		if !delivered {
 			<-produced // produceOrders stops with ctx
 		}
 	}()
 	check := time.NewTicker(checkEvery)
 	defer check.Stop()
 	lastPrint, lastDecided := time.Now(), t.counts().decided
+	var settledAt time.Time // when nothing was left to commit, zero while something is
 	for {
 		select {
 		case <-ctx.Done():
-			return 0, nil, ctx.Err()
+			return sent{}, nil, ctx.Err()
 		case err := <-ch.failed:
-			return 0, nil, err
+			return sent{}, nil, err
 		case p := <-produced:
-			newOrders = p.n
+			newRecords, delivered = p.n, true
 			if p.err != nil {
-				return 0, nil, p.err
+				return sent{}, nil, p.err
 			}
 		case <-check.C:
 		}
@@ -231,20 +259,27 @@ func awaitDone(ctx context.Context, adm *kadm.Client, t *tally, ch *chain, produ
 		if err != nil {
 			continue // the broker is local; the next check will do
 		}
-		done := newOrders >= 0 && totalLag(offsets) == 0 && t.hasRead(ends)
-		if now := time.Now(); done || now.Sub(lastPrint) >= progressEvery {
-			cnt := t.counts()
+		now, cnt := time.Now(), t.counts()
+		settled := delivered && totalLag(offsets) == 0 && t.hasRead(ends)
+		switch {
+		case !settled:
+			settledAt = time.Time{}
+		case settledAt.IsZero():
+			settledAt = now
+		}
+		done := settled && (cnt.accountedFor() || now.Sub(settledAt) >= settleGrace)
+		if done || now.Sub(lastPrint) >= progressEvery {
 			rate := float64(cnt.decided-lastDecided) / now.Sub(lastPrint).Seconds()
 			con.progress(progressLine(now.Sub(began), cnt, rate, totalLag(offsets)))
 			lastPrint, lastDecided = now, cnt.decided
 		}
 		if done {
-			return newOrders, offsets, nil
+			return newRecords, offsets, nil
 		}
 	}
 }
 
-func printHeader(con *console, c config, b *broker, sv *statusView, source string, orders int) {
+func printHeader(con *console, c config, b *broker, sv *statusView, dash *lagDashboard, source string, orders int) {
 	state := "new"
 	if b.resumed {
 		state = "resuming the previous run"
@@ -256,6 +291,20 @@ func printHeader(con *console, c config, b *broker, sv *statusView, source strin
 	if sv.note != "" {
 		statusNote = " (" + sv.note + ")"
 	}
+	poisonNote := ""
+	switch {
+	case c.poison == 1:
+		poisonNote = fmt.Sprintf("\n               + 1 poison record (key %s1) that no stage can read", poisonKeyPrefix)
+	case c.poison > 1:
+		poisonNote = fmt.Sprintf("\n               + %d poison records (keys %s1 to %s%d) that no stage can read", c.poison, poisonKeyPrefix, poisonKeyPrefix, c.poison)
+	}
+	dashLine := "off (--dashboard-addr is empty)"
+	if dash.url != "" {
+		dashLine = dash.url + "/  lag, rates and dead letters of the three groups, live"
+		if dash.note != "" {
+			dashLine += " (" + dash.note + ")"
+		}
+	}
 	dir, err := filepath.Abs(c.dataDir)
 	if err != nil {
 		dir = c.dataDir
@@ -263,22 +312,31 @@ func printHeader(con *console, c config, b *broker, sv *statusView, source strin
 	con.printf(`Sluice demo: the order pipeline on an embedded Kafka-compatible broker
 
   broker       %s (kfake%s), data in %s (%s)
-  orders       %s orders %s
+  orders       %s orders %s%s
   processors   validate -> score (%s trees) -> decide, %d workers each
   status view  %s/orders/{id}%s
+  dashboard    %s
 
-`, b.addr, brokerNote, dir, state, num(orders), source, num(c.modelTrees), c.workers, sv.url, statusNote)
+`, b.addr, brokerNote, dir, state, num(orders), source, poisonNote, num(c.modelTrees), c.workers, sv.url, statusNote, dashLine)
 }
 
 func progressLine(elapsed time.Duration, c counts, rate float64, lag int64) string {
-	return fmt.Sprintf("%6.1fs  in %s  validated %s  scored %s  decided %s  %s/s  lag %s",
+	line := fmt.Sprintf("%6.1fs  in %s  validated %s  scored %s  decided %s  %s/s  lag %s",
 		elapsed.Seconds(), num(c.placed), num(c.validated), num(c.scored), num(c.decided), num(int(rate+0.5)), num(lag))
+	if c.poison > 0 {
+		line += fmt.Sprintf("  dead-lettered %d/%d", c.poisonDLQ, c.poison)
+	}
+	return line
 }
 
 // interrupted reports how far the demo got when ctx ended.
 func interrupted(con *console, began time.Time, c counts) *summary {
-	con.printf("\nInterrupted after %.1f s: %s orders in, %s validated, %s scored, %s decided.\n"+
+	poison := ""
+	if c.poison > 0 {
+		poison = fmt.Sprintf(", %d of %d poison records in %s", c.poisonDLQ, c.poison, topicDLQ)
+	}
+	con.printf("\nInterrupted after %.1f s: %s orders in, %s validated, %s scored, %s decided%s.\n"+
 		"The processors committed what they finished. Run the demo again to resume.\n",
-		time.Since(began).Seconds(), num(c.placed), num(c.validated), num(c.scored), num(c.decided))
+		time.Since(began).Seconds(), num(c.placed), num(c.validated), num(c.scored), num(c.decided), poison)
 	return &summary{interrupted: true, after: c}
 }

@@ -5,9 +5,15 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,12 +41,19 @@ func writeOrders(t *testing.T, seed int64, n int) string {
 	return path
 }
 
+// testArgs are the options every test run starts with: free ports, a small
+// model, few partitions.
+func testArgs() []string {
+	return []string{"--broker-port", "0", "--status-addr", "127.0.0.1:0", "--dashboard-addr", "127.0.0.1:0",
+		"--model-trees", "20", "--partitions", "3"}
+}
+
 // runDemo runs the demo with args on free ports and a small model, failing
 // the test if it does not finish within a minute. It returns the summary
 // and what was printed.
 func runDemo(t *testing.T, args ...string) (*summary, string) {
 	t.Helper()
-	args = append([]string{"--broker-port", "0", "--status-addr", "127.0.0.1:0", "--model-trees", "20", "--partitions", "3"}, args...)
+	args = append(testArgs(), args...)
 	c, err := parseFlags(args, io.Discard)
 	if err != nil {
 		t.Fatalf("parse %v: %v", args, err)
@@ -56,15 +69,23 @@ func runDemo(t *testing.T, args ...string) (*summary, string) {
 	return sum, out.String()
 }
 
-func TestDemoDecidesEveryOrderThenResumesWithNothingToDo(t *testing.T) {
-	const orders = 300
+func TestDemoDecidesEveryOrderDeadLettersThePoisonThenResumesWithNothingToDo(t *testing.T) {
+	const orders, poison = 300, 3
 	file := writeOrders(t, 7, orders)
 	dataDir := filepath.Join(t.TempDir(), "data")
 
-	sum, out := runDemo(t, "--data-dir", dataDir, "--orders", file)
+	sum, out := runDemo(t, "--data-dir", dataDir, "--orders", file, "--poison", strconv.Itoa(poison))
 	a := sum.after
 	if a.placed != orders || sum.newOrders != orders {
-		t.Fatalf("first run: %d orders in, %d produced; want %d of each\n%s", a.placed, sum.newOrders, orders, out)
+		t.Fatalf("first run: %d orders in, %d produced; want %d of each (poison records are not orders)\n%s", a.placed, sum.newOrders, orders, out)
+	}
+	if a.poison != poison || sum.newPoison != poison || a.poisonDLQ != poison || a.ordersDLQ != 0 {
+		t.Fatalf("first run: %d poison records on orders (%d produced), %d of them and %d orders in %s; want %d, %d, %d and 0\n%s",
+			a.poison, sum.newPoison, a.poisonDLQ, a.ordersDLQ, topicDLQ, poison, poison, poison, out)
+	}
+	if !slices.Equal(a.dlqClasses, []string{"poison"}) || a.dlqMaxTry != 1 || !strings.Contains(a.dlqExample, "decode") {
+		t.Errorf("first run: dead-lettered with classes %v after %d attempts, example %q; want class poison at once, a decode error",
+			a.dlqClasses, a.dlqMaxTry, a.dlqExample)
 	}
 	if a.decided != orders {
 		t.Fatalf("first run: %d of %d orders decided\n%s", a.decided, orders, out)
@@ -86,16 +107,22 @@ func TestDemoDecidesEveryOrderThenResumesWithNothingToDo(t *testing.T) {
 	if len(sum.examples) == 0 || !strings.Contains(sum.examples[0].body, `"order_id":"`+sum.examples[0].id+`"`) {
 		t.Errorf("first run: the status view did not answer for an example order: %+v", sum.examples)
 	}
-	for _, want := range []string{"committed offsets = end offsets", "yes", "orders/s end to end", "top rejection reasons"} {
+	for _, want := range []string{"committed offsets = end offsets", "yes", "orders/s end to end", "top rejection reasons",
+		"every poison record dead-lettered", "3 in orders.dlq", "nothing stalled behind them",
+		"go run ./cmd/dlq inspect --topic orders.dlq --brokers " + sum.brokerAddr, "dashboard    http://127.0.0.1:"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("first run's output lacks %q:\n%s", want, out)
 		}
 	}
 
-	sum, out = runDemo(t, "--data-dir", dataDir, "--orders", file)
+	sum, out = runDemo(t, "--data-dir", dataDir, "--orders", file, "--poison", strconv.Itoa(poison))
 	if sum.newOrders != 0 || sum.before.placed != orders || sum.after.placed != orders {
 		t.Fatalf("second run: produced %d, found %d, ended with %d; want 0 new of %d\n%s",
 			sum.newOrders, sum.before.placed, sum.after.placed, orders, out)
+	}
+	if sum.newPoison != 0 || sum.after.poison != poison || sum.after.poisonDLQ != poison {
+		t.Fatalf("second run: produced %d poison records, ended with %d on orders and %d in %s; want 0 new of %d\n%s",
+			sum.newPoison, sum.after.poison, sum.after.poisonDLQ, topicDLQ, poison, out)
 	}
 	if sum.after.decided != orders || sum.exitStatus() != exitOK {
 		t.Fatalf("second run: %d decided, exit status %d; want %d and 0\n%s", sum.after.decided, sum.exitStatus(), orders, out)
@@ -105,6 +132,105 @@ func TestDemoDecidesEveryOrderThenResumesWithNothingToDo(t *testing.T) {
 	}
 }
 
+func TestDashboardAnswersWhileTheDemoRuns(t *testing.T) {
+	args := append(testArgs(), "--data-dir", filepath.Join(t.TempDir(), "data"),
+		"--orders", writeOrders(t, 3, 50), "--poison", "1", "--keep-running")
+	c, err := parseFlags(args, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out, errOut syncBuffer
+	log := slog.New(slog.NewTextHandler(&errOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	type result struct {
+		sum *summary
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		sum, err := demo(ctx, c, newConsole(&out, &errOut), log)
+		done <- result{sum, err}
+	}()
+
+	still := regexp.MustCompile(`Still running: .*dashboard on (http://\S+/)\. `)
+	var url string
+	for deadline := time.Now().Add(30 * time.Second); url == ""; {
+		if m := still.FindStringSubmatch(out.String()); m != nil {
+			url = m[1]
+		} else if time.Now().After(deadline) {
+			t.Fatalf("the demo did not say it keeps running with a dashboard:\n%s%s", out.String(), errOut.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, path := range []string{"", "metrics"} {
+		resp, err := http.Get(url + path)
+		if err != nil {
+			t.Fatalf("GET %s%s: %v", url, path, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s%s: %s", url, path, resp.Status)
+		}
+		if path == "" && (!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(body), "<html")) {
+			t.Errorf("GET %s: %s, not the dashboard's HTML:\n%.200s", url, resp.Header.Get("Content-Type"), body)
+		}
+	}
+
+	cancel()
+	r := <-done
+	if r.err != nil || r.sum.exitStatus() != exitOK {
+		t.Fatalf("demo: %v; want a complete run stopped by Ctrl-C\n%s%s", r.err, out.String(), errOut.String())
+	}
+	if _, err := http.Get(url); err == nil {
+		t.Errorf("the dashboard still answers on %s after the demo stopped", url)
+	}
+}
+
+func TestListenTakesAFreePortWhenTheAddressIsBusy(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	ln, note, err := listen("--dashboard-addr", busy.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if ln.Addr().String() == busy.Addr().String() || !strings.Contains(note, "is busy") {
+		t.Errorf("listen on busy %s: got %s, note %q; want another port and a note", busy.Addr(), ln.Addr(), note)
+	}
+}
+
+func TestDashboardOffWithoutAnAddress(t *testing.T) {
+	d, err := startDashboard("", "127.0.0.1:1", slog.New(slog.DiscardHandler))
+	if err != nil || d.url != "" {
+		t.Fatalf("startDashboard(\"\") = %+v, %v; want a dashboard turned off", d, err)
+	}
+	d.stop()
+}
+
+// syncBuffer is a bytes.Buffer that the demo's goroutines may write while
+// the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 func TestRunExitStatusForUsage(t *testing.T) {
 	cases := []struct {
 		args []string
@@ -112,6 +238,7 @@ func TestRunExitStatusForUsage(t *testing.T) {
 	}{
 		{[]string{"--help"}, exitOK},
 		{[]string{"--partitions", "0"}, exitUsage},
+		{[]string{"--poison", "-1"}, exitUsage},
 		{[]string{"--log-level", "loud"}, exitUsage},
 		{[]string{"extra"}, exitUsage},
 		{[]string{"--orders", filepath.Join(t.TempDir(), "missing.jsonl"), "--data-dir", t.TempDir()}, exitFailed},
@@ -127,7 +254,7 @@ func TestRunExitStatusForUsage(t *testing.T) {
 func TestHelpNamesEveryOptionAndItsVariable(t *testing.T) {
 	var errOut bytes.Buffer
 	run(context.Background(), []string{"--help"}, io.Discard, &errOut)
-	for _, want := range []string{"--data-dir", "$SLUICE_DEMO_DATA_DIR", "--fresh", "--orders", "--generate", "--keep-running", "--status-addr", "--model-trees", "--log-level"} {
+	for _, want := range []string{"--data-dir", "$SLUICE_DEMO_DATA_DIR", "--fresh", "--orders", "--generate", "--keep-running", "--status-addr", "--dashboard-addr", "--poison", "--model-trees", "--log-level"} {
 		if !strings.Contains(errOut.String(), want) {
 			t.Errorf("--help lacks %q", want)
 		}

@@ -23,14 +23,18 @@ Runs the whole Sluice order pipeline in this process, with nothing to
 install: an embedded Kafka-compatible broker (kfake) keeping its data in
 --data-dir, the sample orders of --orders, the validate, score and decide
 processors (consumer groups validate, score and decide, as the standalone
-binaries use) and the order-status view on --status-addr.
+binaries use), the order-status view on --status-addr and the lag
+dashboard on --dashboard-addr. With the orders go --poison records that
+cannot be read: the runtime sends them to the dead-letter topic orders.dlq
+at once, and the summary shows how to inspect and replay them.
 
 It prints one progress line a second, stops by itself once every order has
 been decided, then prints a summary and checks that every group committed
 exactly up to the end of its input. Exit status 0 means all orders were
-decided and every committed offset equals its end offset; 1 means they were
-not or something failed; 2 is a usage error; 130 means interrupted (run it
-again to resume: orders already produced are never produced twice).
+decided, every poison record is in orders.dlq and every committed offset
+equals its end offset; 1 means they were not or something failed; 2 is a
+usage error; 130 means interrupted (run it again to resume: orders and
+poison records already produced are never produced twice).
 
 Ctrl-C stops gracefully at any time: processors finish what they fetched,
 commit and leave their groups, and the broker saves its data.`
@@ -46,6 +50,8 @@ type config struct {
 	partitions  int
 	brokerPort  int
 	statusAddr  string
+	dashAddr    string // "" disables the dashboard
+	poison      int
 	modelTrees  int
 	workers     int
 	keepRunning bool
@@ -67,9 +73,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.partitions, "partitions", 6, "partitions of each topic the demo creates (existing topics are kept as they are)")
 	fs.IntVar(&c.brokerPort, "broker-port", 9092, "port of the embedded broker on 127.0.0.1, for kcat or the standalone binaries; if busy, a free port is used and printed")
 	fs.StringVar(&c.statusAddr, "status-addr", "127.0.0.1:8080", "address of the order-status HTTP view (GET /orders/{id}); if busy, a free port is used and printed")
+	fs.StringVar(&c.dashAddr, "dashboard-addr", "127.0.0.1:9308", "address of the live lag dashboard (as go run ./cmd/lagmon serves it; Prometheus metrics on /metrics); if busy, a free port is used and printed; empty: no dashboard")
+	fs.IntVar(&c.poison, "poison", 5, "unreadable records (JSON, random bytes, another schema, truncated Avro) to produce to orders with the orders, keyed poison-1, poison-2...; they end in orders.dlq (0: none)")
 	fs.IntVar(&c.modelTrees, "model-trees", score.DefaultTrees, "trees in the fraud model: the CPU cost of the score stage grows linearly with it")
 	fs.IntVar(&c.workers, "workers", runtime.GOMAXPROCS(0), "handlers each processor runs at once")
-	fs.BoolVar(&c.keepRunning, "keep-running", false, "after the summary, keep the broker, the processors and the status view up until Ctrl-C")
+	fs.BoolVar(&c.keepRunning, "keep-running", false, "after the summary, keep the broker, the processors, the status view and the dashboard up until Ctrl-C")
 	fs.StringVar(&logLevel, "log-level", "warn", "level of the processors' logs on stderr: debug, info, warn or error")
 	fs.Usage = envflag.Usage(fs, envPrefix, synopsis)
 	if err := envflag.Parse(fs, envPrefix, args); err != nil {
@@ -87,6 +95,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return config{}, errors.New("--data-dir is empty")
 	case c.generate < 0:
 		return config{}, fmt.Errorf("--generate %d: want a positive count, or 0 to read --orders", c.generate)
+	case c.poison < 0:
+		return config{}, fmt.Errorf("--poison %d: want a count, or 0 for none", c.poison)
 	case c.partitions < 1:
 		return config{}, fmt.Errorf("--partitions %d: want at least 1", c.partitions)
 	case c.brokerPort < 0 || c.brokerPort > 65535:

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -81,43 +82,95 @@ func readOrders(path string) ([]order.Placed, error) {
 	return orders, nil
 }
 
+// poisonKeyPrefix starts the key of every poison record. Order IDs never
+// do ("o-<seed>-<n>"), so the tally tells poison from orders by the key,
+// and a rerun knows which poison records an earlier run produced.
+const poisonKeyPrefix = "poison-"
+
+func isPoisonKey(key string) bool { return strings.HasPrefix(key, poisonKeyPrefix) }
+
+// poisonRecords returns n records for orders that no stage can read, keyed
+// poison-1 to poison-n, with ordergen's poison values for seed: an order
+// as JSON, random bytes, an OrderStatus or a truncated OrderPlaced.
+func poisonRecords(ctx context.Context, serde *schemas.Serde, seed int64, n int) ([]*kgo.Record, error) {
+	g := ordergen.New(ordergen.Config{Seed: seed, PoisonRate: 1})
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		_, value, _, err := g.NextRecord(ctx, serde)
+		if err != nil {
+			return nil, fmt.Errorf("poison record %d: %w", i+1, err)
+		}
+		recs[i] = &kgo.Record{Topic: order.TopicPlaced, Key: fmt.Appendf(nil, "%s%d", poisonKeyPrefix, i+1), Value: value}
+	}
+	return recs, nil
+}
+
 // produceBatch is how many orders go to the broker per round trip.
 const produceBatch = 500
 
-// produceOrders produces every order whose ID is not in done to orders,
-// keyed by its ID, and returns how many it produced. Each batch first gets
-// an ACCEPTED status on order-status and only then the orders themselves,
-// so that validate's VALIDATED status can never land before ACCEPTED.
-func produceOrders(ctx context.Context, cl *kgo.Client, serde *schemas.Serde, orders []order.Placed, done func(id string) bool) (int, error) {
+// sent is how many records a run produced to orders.
+type sent struct {
+	orders, poison int
+}
+
+// produceOrders produces to orders every order and poison record whose key
+// is not in done, each order keyed by its ID, and returns how many it
+// produced. Each batch first gets an ACCEPTED status on order-status for
+// its orders and only then the orders themselves, so that validate's
+// VALIDATED status can never land before ACCEPTED. The poison records are
+// spread evenly among the orders, so that orders follow each one in its
+// partition: the run shows that they are decided all the same.
+func produceOrders(ctx context.Context, cl *kgo.Client, serde *schemas.Serde, orders []order.Placed, poison []*kgo.Record,
+	done func(key string) bool) (sent, error) {
 	var todo []order.Placed
 	for _, p := range orders {
 		if !done(p.OrderID) {
 			todo = append(todo, p)
 		}
 	}
-	for start := 0; start < len(todo); start += produceBatch {
+	var todoPoison []*kgo.Record
+	for _, r := range poison {
+		if !done(string(r.Key)) {
+			todoPoison = append(todoPoison, r)
+		}
+	}
+	// Poison record k goes right after order (k+1)*len(todo)/(len(todoPoison)+1).
+	poisonAfter := func(k int) int { return (k + 1) * len(todo) / (len(todoPoison) + 1) }
+	var n sent
+	next := 0 // the first poison record not in a batch yet
+	for start := 0; start < len(todo) || next < len(todoPoison); start += produceBatch {
 		batch := todo[start:min(start+produceBatch, len(todo))]
 		now := time.Now()
-		statuses := make([]*kgo.Record, len(batch))
-		placed := make([]*kgo.Record, len(batch))
+		var statuses, placed []*kgo.Record
 		for i, p := range batch {
 			s, err := order.Encode(ctx, serde, order.Status{OrderID: p.OrderID, State: order.StateAccepted, Stage: "demo", ChangedAt: now})
 			if err != nil {
-				return start, err
+				return n, err
 			}
 			v, err := order.Encode(ctx, serde, p)
 			if err != nil {
-				return start, err
+				return n, err
 			}
-			statuses[i] = &kgo.Record{Topic: order.TopicStatus, Key: p.Key(), Value: s}
-			placed[i] = &kgo.Record{Topic: order.TopicPlaced, Key: p.Key(), Value: v}
+			statuses = append(statuses, &kgo.Record{Topic: order.TopicStatus, Key: p.Key(), Value: s})
+			placed = append(placed, &kgo.Record{Topic: order.TopicPlaced, Key: p.Key(), Value: v})
+			for ; next < len(todoPoison) && poisonAfter(next) <= start+i; next++ {
+				placed = append(placed, todoPoison[next])
+			}
 		}
-		if err := cl.ProduceSync(ctx, statuses...).FirstErr(); err != nil {
-			return start, fmt.Errorf("produce ACCEPTED statuses: %w", err)
+		if start+produceBatch >= len(todo) { // the last batch takes what is left
+			placed = append(placed, todoPoison[next:]...)
+			next = len(todoPoison)
+		}
+		if len(statuses) > 0 {
+			if err := cl.ProduceSync(ctx, statuses...).FirstErr(); err != nil {
+				return n, fmt.Errorf("produce ACCEPTED statuses: %w", err)
+			}
 		}
 		if err := cl.ProduceSync(ctx, placed...).FirstErr(); err != nil {
-			return start, fmt.Errorf("produce orders: %w", err)
+			return n, fmt.Errorf("produce orders: %w", err)
 		}
+		n.orders += len(batch)
+		n.poison = next
 	}
-	return len(todo), nil
+	return n, nil
 }

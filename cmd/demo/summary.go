@@ -19,9 +19,11 @@ type summary struct {
 	before      counts // when the run started (a previous run's work)
 	after       counts
 	newOrders   int           // produced by this run
+	newPoison   int           // poison records produced by this run
 	elapsed     time.Duration // since the demo started
 	processed   time.Duration // from the processors' start to the last commit
 	offsets     []stageOffsets
+	brokerAddr  string
 	statusURL   string
 	examples    []example
 }
@@ -31,10 +33,11 @@ type example struct {
 	kind, id, body string
 }
 
-// complete reports whether every order is decided and every group has
-// committed exactly up to the end of its input.
+// complete reports whether every order is decided, every poison record is
+// in orders.dlq and every group has committed exactly up to the end of its
+// input.
 func (s *summary) complete() bool {
-	if s.interrupted || s.after.decided != s.after.placed || len(s.offsets) != len(stages) {
+	if s.interrupted || !s.after.accountedFor() || len(s.offsets) != len(stages) {
 		return false
 	}
 	for _, o := range s.offsets {
@@ -66,10 +69,15 @@ func (s *summary) String() string {
 		return fmt.Sprintf("  (%.1f%%)", 100*float64(n)/float64(a.decided))
 	}
 	verdict := "every order decided"
-	if s.complete() {
+	switch {
+	case s.complete() && a.poison > 0:
+		verdict = "every order decided, every poison record dead-lettered, every offset committed"
+	case s.complete():
 		verdict = "every order decided, every offset committed"
-	} else if a.decided != a.placed {
+	case a.decided != a.placed:
 		verdict = fmt.Sprintf("%s orders NOT decided", num(a.placed-a.decided))
+	case a.poisonDLQ != a.poison:
+		verdict = fmt.Sprintf("%d poison records NOT in %s", a.poison-a.poisonDLQ, topicDLQ)
 	}
 	fmt.Fprintf(&b, "\nDone in %.1f s: %s.\n\n", s.elapsed.Seconds(), verdict)
 
@@ -86,6 +94,7 @@ func (s *summary) String() string {
 	if a.badRecords > 0 {
 		fmt.Fprintf(&b, "  unreadable    %7s   records on orders.decided that do not decode\n", num(a.badRecords))
 	}
+	s.writeDeadLetters(&b)
 
 	if len(a.reasons) > 0 {
 		fmt.Fprintf(&b, "\n  top rejection reasons\n")
@@ -127,6 +136,76 @@ func (s *summary) String() string {
 		}
 	}
 	return b.String()
+}
+
+// writeDeadLetters reports where the poison records ended up, any order
+// that ended in orders.dlq instead of being decided, and how to look at
+// them.
+func (s *summary) writeDeadLetters(b *strings.Builder) {
+	a := s.after
+	if a.poison == 0 && a.ordersDLQ == 0 {
+		return
+	}
+	const indent = "                          " // under the text after a count
+	const width = 100 - len(indent)
+	if a.poison > 0 {
+		by := "by this run"
+		switch earlier := a.poison - s.newPoison; {
+		case s.newPoison == 0:
+			by = "by earlier runs"
+		case earlier > 0:
+			by = fmt.Sprintf("%d by this run, %d by earlier runs", s.newPoison, earlier)
+		}
+		when := "at once"
+		if a.dlqMaxTry > 1 {
+			when = fmt.Sprintf("after up to %d attempts", a.dlqMaxTry)
+		}
+		what := fmt.Sprintf("sent to orders (%s); %d in %s, dead-lettered %s (class %s)",
+			by, a.poisonDLQ, topicDLQ, when, strings.Join(a.dlqClasses, ", "))
+		if s.complete() {
+			what += "; nothing stalled behind them"
+		}
+		lines := wrap(what, width)
+		if a.dlqExample != "" {
+			lines = append(lines, wrap("example error: "+a.dlqExample, width)...)
+		}
+		fmt.Fprintf(b, "  poison        %7s   %s\n", num(a.poison), strings.Join(lines, "\n"+indent))
+	}
+	if a.ordersDLQ > 0 {
+		fmt.Fprintf(b, "  dead-lettered %7s   orders in %s instead of decided\n", num(a.ordersDLQ), topicDLQ)
+	}
+	dlq := func(command string) string {
+		return fmt.Sprintf("go run ./cmd/dlq %s --topic %s --brokers %s", command, topicDLQ, s.brokerAddr)
+	}
+	fmt.Fprintf(b, "    inspect them:  %s\n", dlq("inspect"))
+	fmt.Fprintf(b, "    replay them:   %s\n", dlq("replay"))
+	fmt.Fprintf(b, "                   (after fixing the cause: replayed as they are, they would fail again)\n")
+	if s.keepRunning {
+		fmt.Fprintf(b, "    (the broker is still up: try these now)\n")
+	} else {
+		fmt.Fprintf(b, "    (the broker stops with the demo: add --keep-running to try these)\n")
+	}
+}
+
+// wrap breaks s into lines of at most width bytes at spaces (a longer word
+// gets a line of its own).
+func wrap(s string, width int) []string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(s) {
+		if line != "" && len(line)+1+len(w) > width {
+			lines = append(lines, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += w
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
 }
 
 // exampleKinds are the orders the summary asks the status view about, by

@@ -12,14 +12,16 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/sluice-dev/sluice/deadletter"
 	"github.com/sluice-dev/sluice/processors/order"
 	"github.com/sluice-dev/sluice/schemas"
 )
 
-// tally counts the distinct orders on each of the pipeline's topics and the
-// outcomes on orders.decided, by reading the topics from the start outside
-// any consumer group (so it commits nothing and disturbs no processor).
-// Counting distinct order IDs rather than records keeps the counts exact
+// tally counts the distinct orders on each of the pipeline's topics, the
+// outcomes on orders.decided and the poison records produced to orders and
+// dead-lettered to orders.dlq (told apart from orders by their poison- key),
+// by reading the topics from the start outside any consumer group (so it
+// commits nothing and disturbs no processor). Counting distinct keys rather than records keeps the counts exact
 // even if a stage reprocessed records after a crash.
 //
 // follow's goroutine is the only writer; mu guards everything below it for
@@ -30,22 +32,29 @@ type tally struct {
 
 	mu         sync.Mutex
 	next       map[string]map[int32]int64 // topic -> partition -> offset after the last record read
-	seen       map[string]map[string]bool // topic -> order IDs
+	seen       map[string]map[string]bool // topic -> keys: order IDs and poison keys
 	confirmed  int
 	rejected   int
 	reasons    map[string]int // rejection reason, numbers elided -> orders
 	examples   map[string]string
-	badRecords int // orders.decided records that did not decode
+	badRecords int             // orders.decided records that did not decode
+	poisonIn   int             // poison keys on orders
+	poisonDLQ  int             // poison keys on orders.dlq
+	ordersDLQ  int             // other keys on orders.dlq: orders the pipeline gave up on
+	dlqClasses map[string]bool // error classes the poison records were dead-lettered with
+	dlqMaxTry  int             // most attempts a poison record had before it was dead-lettered
+	dlqExample string          // the error of the dead-lettered poison record with the lowest number
+	exampleKey string          // its key
 }
 
 // tallyTopics are the topics a tally follows.
-var tallyTopics = []string{order.TopicPlaced, order.TopicValidated, order.TopicScored, order.TopicDecided}
+var tallyTopics = []string{order.TopicPlaced, order.TopicValidated, order.TopicScored, order.TopicDecided, topicDLQ}
 
 func newTally(serde *schemas.Serde, log *slog.Logger) *tally {
 	t := &tally{
 		serde: serde, log: log,
 		next: map[string]map[int32]int64{}, seen: map[string]map[string]bool{},
-		reasons: map[string]int{}, examples: map[string]string{},
+		reasons: map[string]int{}, examples: map[string]string{}, dlqClasses: map[string]bool{},
 	}
 	for _, topic := range tallyTopics {
 		t.next[topic] = map[int32]int64{}
@@ -107,9 +116,13 @@ func tallyClientOpts() []kgo.Opt {
 
 func (t *tally) add(ctx context.Context, r *kgo.Record) {
 	var d order.Decided
+	var dl *deadletter.Record
 	var err error
-	if r.Topic == order.TopicDecided {
+	switch r.Topic {
+	case order.TopicDecided:
 		d, err = order.DecodeDecided(ctx, t.serde, r.Value)
+	case topicDLQ:
+		dl = deadletter.Parse(r)
 	}
 	id := string(r.Key)
 	t.mu.Lock()
@@ -123,9 +136,20 @@ func (t *tally) add(ctx context.Context, r *kgo.Record) {
 		return
 	}
 	t.seen[r.Topic][id] = true
-	if r.Topic != order.TopicDecided {
-		return
+	switch r.Topic {
+	case order.TopicPlaced:
+		if isPoisonKey(id) {
+			t.poisonIn++
+		}
+	case topicDLQ:
+		t.deadLettered(id, dl)
+	case order.TopicDecided:
+		t.decided(id, d)
 	}
+}
+
+// decided counts an order's first record on orders.decided. mu is held.
+func (t *tally) decided(id string, d order.Decided) {
 	if d.Decision == order.DecisionConfirmed {
 		t.confirmed++
 		t.example("confirmed", id)
@@ -134,6 +158,22 @@ func (t *tally) add(ctx context.Context, r *kgo.Record) {
 	t.rejected++
 	t.reasons[d.Stage+": "+reasonKind(d.Reason)]++
 	t.example("rejected by "+d.Stage, id)
+}
+
+// deadLettered counts a key's first record on orders.dlq. mu is held.
+func (t *tally) deadLettered(id string, r *deadletter.Record) {
+	if !isPoisonKey(id) {
+		t.ordersDLQ++
+		return
+	}
+	t.poisonDLQ++
+	t.dlqClasses[r.ErrorClass] = true
+	t.dlqMaxTry = max(t.dlqMaxTry, r.Attempts)
+	// The lowest number rather than the first read, so every run shows the
+	// same example.
+	if t.exampleKey == "" || len(id) < len(t.exampleKey) || len(id) == len(t.exampleKey) && id < t.exampleKey {
+		t.dlqExample, t.exampleKey = r.Error, id
+	}
 }
 
 // example remembers the first order of each kind, for the curl examples.
@@ -157,6 +197,19 @@ type counts struct {
 	reasons                            []reasonCount // most frequent first
 	examples                           map[string]string
 	badRecords                         int
+
+	poison     int      // poison records on orders
+	poisonDLQ  int      // of them in orders.dlq
+	ordersDLQ  int      // orders (not poison) in orders.dlq
+	dlqClasses []string // error classes of the poison records in orders.dlq, sorted
+	dlqMaxTry  int
+	dlqExample string
+}
+
+// accountedFor reports whether every order is decided and every poison
+// record dead-lettered.
+func (c counts) accountedFor() bool {
+	return c.decided == c.placed && c.poisonDLQ == c.poison
 }
 
 type reasonCount struct {
@@ -168,7 +221,7 @@ func (t *tally) counts() counts {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	c := counts{
-		placed:     len(t.seen[order.TopicPlaced]),
+		placed:     len(t.seen[order.TopicPlaced]) - t.poisonIn,
 		validated:  len(t.seen[order.TopicValidated]),
 		scored:     len(t.seen[order.TopicScored]),
 		decided:    len(t.seen[order.TopicDecided]),
@@ -176,7 +229,16 @@ func (t *tally) counts() counts {
 		rejected:   t.rejected,
 		examples:   make(map[string]string, len(t.examples)),
 		badRecords: t.badRecords,
+		poison:     t.poisonIn,
+		poisonDLQ:  t.poisonDLQ,
+		ordersDLQ:  t.ordersDLQ,
+		dlqMaxTry:  t.dlqMaxTry,
+		dlqExample: t.dlqExample,
 	}
+	for class := range t.dlqClasses {
+		c.dlqClasses = append(c.dlqClasses, class)
+	}
+	sort.Strings(c.dlqClasses)
 	for r, n := range t.reasons {
 		c.reasons = append(c.reasons, reasonCount{r, n})
 	}
