@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime/debug"
 	"sync"
@@ -292,7 +291,7 @@ func (p *Processor) pollLoop(ctx context.Context) {
 			return
 		}
 		fetches.EachError(func(topic string, partition int32, err error) {
-			if !errors.Is(err, context.Canceled) {
+			if ctx.Err() == nil {
 				p.cfg.logger.Warn("fetch error", "processor", p.cfg.name, "topic", topic, "partition", partition, "err", err)
 			}
 		})

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/sluice-dev/sluice/deadletter"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -78,11 +80,15 @@ func (p *Processor) ensureTopics(ctx context.Context) error {
 			if err == nil {
 				err = resp.Err
 			}
-			if err != nil && !strings.Contains(err.Error(), "TOPIC_ALREADY_EXISTS") {
-				return fmt.Errorf("processor %s: create topic %s: %w (create it yourself, or allow this client to create topics)", p.cfg.name, t, err)
-			}
 			details[t] = kadm.TopicDetail{Topic: t}
-			p.cfg.logger.Info("created topic", "processor", p.cfg.name, "topic", t, "partitions", len(d.Partitions))
+			switch {
+			case errors.Is(err, kerr.TopicAlreadyExists):
+				// Another instance of the processor created it first.
+			case err != nil:
+				return fmt.Errorf("processor %s: create topic %s: %w (create it yourself, or allow this client to create topics)", p.cfg.name, t, err)
+			default:
+				p.cfg.logger.Info("created topic", "processor", p.cfg.name, "topic", t, "partitions", len(d.Partitions))
+			}
 		}
 	}
 	return nil
