@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"errors"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -15,10 +16,12 @@ type metrics struct {
 	parked                                prometheus.Counter
 	panics, backpressure, rebalances      prometheus.Counter
 	commits, commitFailures               prometheus.Counter
-	inflight, assigned                    prometheus.Gauge
+	assigned                              prometheus.Gauge
+	inflight                              prometheus.GaugeFunc // read at scrape time: no atomic per record
 	handlerSeconds, e2eSeconds            prometheus.Histogram
 	commitSeconds                         prometheus.Histogram
 	committedOffset, lag                  *prometheus.GaugeVec
+	producedCache                         sync.Map // output topic → counter
 }
 
 // topicCounters are the per-topic counters of one input topic, looked up
@@ -35,7 +38,18 @@ func (m *metrics) forTopic(topic string) topicCounters {
 	}
 }
 
-func newMetrics(processor string, reg prometheus.Registerer) (*metrics, error) {
+// producedTo returns the produced counter of an output topic, cached: the
+// label lookup would otherwise run for every output record.
+func (m *metrics) producedTo(topic string) prometheus.Counter {
+	if c, ok := m.producedCache.Load(topic); ok {
+		return c.(prometheus.Counter)
+	}
+	c := m.produced.WithLabelValues(topic)
+	m.producedCache.Store(topic, c)
+	return c
+}
+
+func newMetrics(processor string, reg prometheus.Registerer, inflight func() float64) (*metrics, error) {
 	const ns, sub = "sluice", "processor"
 	labels := prometheus.Labels{"processor": processor}
 	counter := func(name, help string, l ...string) *prometheus.CounterVec {
@@ -51,19 +65,20 @@ func newMetrics(processor string, reg prometheus.Registerer) (*metrics, error) {
 		return prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: name, Help: help, ConstLabels: labels, Buckets: buckets})
 	}
 	m := &metrics{
-		consumed:        counter("records_consumed_total", "Records fetched from an input topic.", "topic"),
-		produced:        counter("records_produced_total", "Output records acknowledged by the broker.", "topic"),
-		succeeded:       counter("records_succeeded_total", "Input records fully processed (outputs acknowledged).", "topic"),
-		failed:          counter("records_failed_total", "Input records whose handler returned an error or panicked.", "topic"),
-		retried:         counter("records_retried_total", "Failed records sent to a retry tier, by input topic.", "topic"),
-		deadLettered:    counter("records_dead_lettered_total", "Failed records sent to the dead-letter topic, by input topic.", "topic"),
-		parked:          one("records_parked_total", "Records parked in the retry path behind an earlier record of their key."),
-		panics:          one("handler_panics_total", "Handler panics recovered."),
-		backpressure:    one("backpressure_pauses_total", "Times fetching paused because the in-flight caps were reached."),
-		rebalances:      one("rebalances_total", "Partition assignments received."),
-		commits:         one("commits_total", "Successful offset commits."),
-		commitFailures:  one("commit_failures_total", "Failed offset commits."),
-		inflight:        gauge("inflight_records", "Records fetched and not yet finished."),
+		consumed:       counter("records_consumed_total", "Records fetched from an input topic.", "topic"),
+		produced:       counter("records_produced_total", "Output records acknowledged by the broker.", "topic"),
+		succeeded:      counter("records_succeeded_total", "Input records fully processed (outputs acknowledged).", "topic"),
+		failed:         counter("records_failed_total", "Input records whose handler returned an error or panicked.", "topic"),
+		retried:        counter("records_retried_total", "Failed records sent to a retry tier, by input topic.", "topic"),
+		deadLettered:   counter("records_dead_lettered_total", "Failed records sent to the dead-letter topic, by input topic.", "topic"),
+		parked:         one("records_parked_total", "Records parked in the retry path behind an earlier record of their key."),
+		panics:         one("handler_panics_total", "Handler panics recovered."),
+		backpressure:   one("backpressure_pauses_total", "Times fetching paused because the in-flight caps were reached."),
+		rebalances:     one("rebalances_total", "Partition assignments received."),
+		commits:        one("commits_total", "Successful offset commits."),
+		commitFailures: one("commit_failures_total", "Failed offset commits."),
+		inflight: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "inflight_records",
+			Help: "Records fetched and not yet finished.", ConstLabels: labels}, inflight),
 		assigned:        gauge("assigned_partitions", "Partitions currently owned by this instance."),
 		handlerSeconds:  hist("handler_seconds", "Time spent in the handler per record.", prometheus.ExponentialBuckets(0.00005, 2.5, 14)),
 		e2eSeconds:      hist("end_to_end_seconds", "Time from the record's timestamp (event time) to the end of its handler.", prometheus.ExponentialBuckets(0.001, 2.5, 16)),

@@ -79,6 +79,9 @@ type partState struct {
 	revoked       bool
 	highWatermark int64       // latest seen in a fetch response, for the lag gauge
 	gate          *time.Timer // set while a retry partition waits for a record to be due
+	retry         bool        // the partition is of a retry tier; retryRef says which
+	retryRef      tierRef
+	consumed      int // dispatched records not yet added to the metric (owned by the poll loop)
 }
 
 // orderKey is the scheduler key: records with equal keys run in order. It
@@ -126,21 +129,21 @@ func New(name string, handler Handler, opts ...Option) (*Processor, error) {
 	if handler == nil {
 		return nil, fmt.Errorf("processor %s: nil handler", name)
 	}
-	m, err := newMetrics(cfg.name, cfg.registerer)
-	if err != nil {
-		return nil, fmt.Errorf("processor %s: metrics: %w", name, err)
-	}
 	p := &Processor{
 		routes:  newRetryRoutes(&cfg),
 		paths:   make(map[pathKey][]pathEntry),
 		cfg:     cfg,
 		handler: handler,
-		metrics: m,
 		queue:   schedule.New[orderKey, *task](),
 		parts:   make(map[topicPartition]*partState),
 		fatalCh: make(chan struct{}),
 	}
 	p.cond = sync.NewCond(&p.mu)
+	m, err := newMetrics(cfg.name, cfg.registerer, func() float64 { return float64(p.inflightNow()) })
+	if err != nil {
+		return nil, fmt.Errorf("processor %s: metrics: %w", name, err)
+	}
+	p.metrics = m
 	return p, nil
 }
 
@@ -357,6 +360,7 @@ func (p *Processor) dispatch(recs []*kgo.Record) {
 	tasks := make([]*task, 0, len(recs))
 	keys := make([]orderKey, 0, len(recs))
 	var ps *partState
+	var touched []*partState
 	p.mu.Lock()
 	for _, r := range recs {
 		// Polled records come grouped by partition: look the state up
@@ -367,8 +371,9 @@ func (p *Processor) dispatch(recs []*kgo.Record) {
 				ps = p.newPartState(tp)
 				p.parts[tp] = ps
 			}
+			touched = append(touched, ps)
 		}
-		ref, retried := p.routes.of[r.Topic]
+		ref, retried := ps.retryRef, ps.retry
 		if retried {
 			if ps.gate != nil {
 				continue // behind a record that is not due: fetched again later
@@ -399,12 +404,19 @@ func (p *Processor) dispatch(recs []*kgo.Record) {
 		ps.inflight++
 		p.inflight++
 		p.inBytes += t.size
-		ps.m.consumed.Inc()
+		ps.consumed++
 		tasks = append(tasks, t)
 		keys = append(keys, p.orderingKey(ps, r))
 	}
 	p.mu.Unlock()
-	p.metrics.inflight.Add(float64(len(tasks)))
+	// The poll loop owns ps.consumed; the metric is added to once per
+	// partition and batch.
+	for _, ps := range touched {
+		if ps.consumed > 0 {
+			ps.m.consumed.Add(float64(ps.consumed))
+			ps.consumed = 0
+		}
+	}
 	p.queue.PushAll(keys, tasks)
 }
 
@@ -422,7 +434,10 @@ func (p *Processor) orderingKey(ps *partState, r *kgo.Record) orderKey {
 }
 
 func (p *Processor) newPartState(tp topicPartition) *partState {
+	ref, retry := p.routes.of[tp.topic]
 	return &partState{
+		retry:     retry,
+		retryRef:  ref,
 		tp:        tp,
 		m:         p.metrics.forTopic(tp.topic),
 		window:    offsets.NewWindow(),
@@ -436,11 +451,11 @@ func (p *Processor) newPartState(tp topicPartition) *partState {
 const workerBatch = 64
 
 func (p *Processor) worker() {
-	keys := make([]orderKey, 0, workerBatch)
+	tickets := make([]schedule.Ticket[orderKey, *task], 0, workerBatch)
 	tasks := make([]*task, 0, workerBatch)
 	for {
 		var ok bool
-		keys, tasks, ok = p.queue.NextBatch(workerBatch, p.cfg.workers, keys[:0], tasks[:0])
+		tickets, tasks, ok = p.queue.NextBatch(workerBatch, p.cfg.workers, tickets[:0], tasks[:0])
 		if !ok {
 			return
 		}
@@ -460,7 +475,7 @@ func (p *Processor) worker() {
 		}
 		// Keys are released after the whole batch: a key's next record
 		// waits a little longer, but the queue lock is taken once.
-		p.queue.DoneAll(keys)
+		p.queue.DoneAll(tickets)
 	}
 }
 
@@ -547,7 +562,7 @@ func (p *Processor) onProduced(kr *kgo.Record, err error) {
 			p.cfg.name, t.rec.Topic, t.rec.Partition, t.rec.Offset, kr.Topic, ErrProduce, err))
 		return
 	}
-	p.metrics.produced.WithLabelValues(kr.Topic).Inc()
+	p.metrics.producedTo(kr.Topic).Inc()
 	left := t.pending.Add(-1)
 	switch {
 	case t.failed.Load():
@@ -603,7 +618,6 @@ func (p *Processor) settleLocked(t *task) {
 	t.part.inflight--
 	p.inflight--
 	p.inBytes -= t.size
-	p.metrics.inflight.Dec()
 	p.cond.Broadcast()
 }
 

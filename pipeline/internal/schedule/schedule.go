@@ -9,6 +9,14 @@ import "sync"
 type item[K comparable, T any] struct {
 	key K
 	v   T
+	ks  *keyState[K, T] // the key's state; nil for unordered items
+}
+
+// Ticket is a running item's claim on its key, returned by NextBatch and
+// handed back to DoneAll; it saves looking the key up again.
+type Ticket[K comparable, T any] struct {
+	key K
+	ks  *keyState[K, T]
 }
 
 type keyState[K comparable, T any] struct {
@@ -33,7 +41,7 @@ func (q *Queue[K, T]) newKeyState() *keyState[K, T] {
 		q.free = q.free[:n-1]
 		return ks
 	}
-	return &keyState[K, T]{}
+	return new(keyState[K, T])
 }
 
 // New returns an empty queue.
@@ -73,13 +81,17 @@ func (q *Queue[K, T]) PushAll(keys []K, vs []T) {
 // pushLocked queues an item and reports whether it became ready.
 func (q *Queue[K, T]) pushLocked(key K, v T) bool {
 	var zero K
-	it := item[K, T]{key, v}
+	it := item[K, T]{key: key, v: v}
 	if key != zero {
-		if ks, busy := q.keys[key]; busy {
+		ks, busy := q.keys[key]
+		if busy {
+			it.ks = ks
 			ks.waiting.push(it)
 			return false
 		}
-		q.keys[key] = q.newKeyState()
+		ks = q.newKeyState()
+		q.keys[key] = ks
+		it.ks = ks
 	}
 	q.ready.push(it)
 	return true
@@ -106,28 +118,28 @@ func (q *Queue[K, T]) Next() (key K, v T, ok bool) {
 
 // NextBatch is Next for up to max items at once: it blocks until at least
 // one is runnable and appends the runnable items (all of different keys) to
-// keys and vs. Taking a share of the ready items, not all, keeps the other
-// workers busy. It returns ok=false once the queue is closed.
-func (q *Queue[K, T]) NextBatch(max, workers int, keys []K, vs []T) ([]K, []T, bool) {
-	var zero K
+// vs and their tickets, for DoneAll, to tickets. Taking a share of the ready
+// items, not all, keeps the other workers busy. It returns ok=false once the
+// queue is closed.
+func (q *Queue[K, T]) NextBatch(max, workers int, tickets []Ticket[K, T], vs []T) ([]Ticket[K, T], []T, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for q.ready.len() == 0 && !q.closed {
 		q.cond.Wait()
 	}
 	if q.closed {
-		return keys, vs, false
+		return tickets, vs, false
 	}
 	n := min(max, (q.ready.len()+workers-1)/workers)
 	for range n {
 		it := q.ready.pop()
-		if it.key != zero {
-			q.keys[it.key].running = true
+		if it.ks != nil {
+			it.ks.running = true
 		}
-		keys = append(keys, it.key)
+		tickets = append(tickets, Ticket[K, T]{it.key, it.ks})
 		vs = append(vs, it.v)
 	}
-	return keys, vs, true
+	return tickets, vs, true
 }
 
 // Done releases key after its running item finished, making the next item
@@ -147,15 +159,14 @@ func (q *Queue[K, T]) Done(key K) {
 	q.promote(key, ks)
 }
 
-// DoneAll is Done for several keys under one lock.
-func (q *Queue[K, T]) DoneAll(keys []K) {
-	var zero K
+// DoneAll is Done for the items of tickets, under one lock.
+func (q *Queue[K, T]) DoneAll(tickets []Ticket[K, T]) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for _, key := range keys {
-		if ks := q.keys[key]; key != zero && ks != nil {
-			ks.running = false
-			q.promote(key, ks)
+	for _, t := range tickets {
+		if t.ks != nil {
+			t.ks.running = false
+			q.promote(t.key, t.ks)
 		}
 	}
 }
