@@ -24,6 +24,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/sluice-dev/sluice/processors/order"
@@ -66,12 +68,13 @@ type Config struct {
 // Generator produces the order sequence of a Config. It is not safe for
 // concurrent use: the sequence is one stream, and its order is the point.
 type Generator struct {
-	cfg    Config
-	rng    source // orders
-	poison source // NextRecord's poison draws, so poison never shifts the orders
-	n      int64  // orders generated so far
-	clock  time.Time
-	homes  []int // market index of each customer
+	cfg      Config
+	rng      source // orders
+	poison   source // NextRecord's poison draws, so poison never shifts the orders
+	n        int64  // orders generated so far
+	clock    time.Time
+	idPrefix string // "o-<seed>-"
+	homes    []int  // market index of each customer
 }
 
 // New returns a Generator at the start of cfg's sequence. It panics if
@@ -88,11 +91,12 @@ func New(cfg Config) *Generator {
 		cfg.Start = defaultStart
 	}
 	g := &Generator{
-		cfg:    cfg,
-		rng:    newSource(cfg.Seed, 0x0fde),
-		poison: newSource(cfg.Seed, 0xbad),
-		clock:  cfg.Start.UTC().Truncate(time.Millisecond),
-		homes:  make([]int, cfg.Keys),
+		cfg:      cfg,
+		rng:      newSource(cfg.Seed, 0x0fde),
+		poison:   newSource(cfg.Seed, 0xbad),
+		clock:    cfg.Start.UTC().Truncate(time.Millisecond),
+		homes:    make([]int, cfg.Keys),
+		idPrefix: "o-" + strconv.FormatInt(cfg.Seed, 10) + "-",
 	}
 	for i := range g.homes {
 		g.homes[i] = g.rng.weighted(marketWeights)
@@ -109,8 +113,8 @@ func (g *Generator) Next() order.Placed {
 	cust := g.customer()
 	home := markets[g.homes[cust]]
 	p := order.Placed{
-		OrderID:         fmt.Sprintf("o-%d-%d", g.cfg.Seed, g.n),
-		CustomerID:      fmt.Sprintf("c-%05d", cust+1),
+		OrderID:         g.idPrefix + strconv.FormatInt(g.n, 10),
+		CustomerID:      customerID(cust + 1),
 		PlacedAt:        g.clock,
 		Currency:        home.currency,
 		ShippingCountry: home.country,
@@ -157,13 +161,14 @@ func (g *Generator) customer() int {
 // they add up to.
 func (g *Generator) fillLines(p *order.Placed) {
 	n := 1 + g.rng.weighted(lineCountWeights)
-	used := make(map[int]bool, n)
+	var used [8]int // at most five lines: a slice beats a map here
+	p.Lines = make([]order.Line, 0, n)
 	for len(p.Lines) < n {
 		i := g.rng.intn(len(catalogue))
-		if used[i] {
+		if slices.Contains(used[:len(p.Lines)], i) {
 			continue
 		}
-		used[i] = true
+		used[len(p.Lines)] = i
 		p.Lines = append(p.Lines, order.Line{
 			SKU:            catalogue[i].sku,
 			Quantity:       int32(1 + g.rng.weighted(quantityWeights)),
@@ -207,6 +212,16 @@ func (g *Generator) breakRule(p *order.Placed) {
 		}
 		p.TotalCents += off
 	}
+}
+
+// customerID formats n as "c-%05d" without fmt, which costs more than the
+// rest of an order on the generator's hot path.
+func customerID(n int) string {
+	d := strconv.Itoa(n)
+	if len(d) < 5 {
+		d = "00000"[len(d):] + d
+	}
+	return "c-" + d
 }
 
 func sum(lines []order.Line) int64 {
