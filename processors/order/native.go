@@ -23,7 +23,16 @@ func (e *FieldError) Error() string {
 // PlacedFromNative converts a decoded OrderPlaced.
 func PlacedFromNative(m map[string]any) (Placed, error) {
 	r := reader{m: m}
-	p := Placed{
+	p := r.placed()
+	if r.err != nil {
+		return Placed{}, fmt.Errorf("%s: %w", p.Schema(), r.err)
+	}
+	return p, nil
+}
+
+// placed reads the fields OrderPlaced and OrderValidated share.
+func (r *reader) placed() Placed {
+	return Placed{
 		OrderID:         r.str("order_id"),
 		CustomerID:      r.str("customer_id"),
 		PlacedAt:        r.time("placed_at"),
@@ -33,10 +42,6 @@ func PlacedFromNative(m map[string]any) (Placed, error) {
 		ShippingCountry: r.str("shipping_country"),
 		Channel:         r.str("channel"),
 	}
-	if r.err != nil {
-		return Placed{}, fmt.Errorf("%s: %w", p.Schema(), r.err)
-	}
-	return p, nil
 }
 
 // Native returns p as the native map the OrderPlaced schema encodes.
@@ -56,19 +61,7 @@ func (p Placed) Native() map[string]any {
 // ValidatedFromNative converts a decoded OrderValidated.
 func ValidatedFromNative(m map[string]any) (Validated, error) {
 	r := reader{m: m}
-	v := Validated{
-		Placed: Placed{
-			OrderID:         r.str("order_id"),
-			CustomerID:      r.str("customer_id"),
-			PlacedAt:        r.time("placed_at"),
-			Currency:        r.str("currency"),
-			Lines:           r.lines("lines"),
-			TotalCents:      r.long("total_cents"),
-			ShippingCountry: r.str("shipping_country"),
-			Channel:         r.str("channel"),
-		},
-		ValidatedAt: r.time("validated_at"),
-	}
+	v := Validated{Placed: r.placed(), ValidatedAt: r.time("validated_at")}
 	if r.err != nil {
 		return Validated{}, fmt.Errorf("%s: %w", v.Schema(), r.err)
 	}
