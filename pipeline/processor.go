@@ -352,63 +352,74 @@ func (p *Processor) waitForRoom(ctx context.Context, paused *bool) int {
 	return room
 }
 
+// dispatchChunk is how many records dispatch registers and queues per lock
+// hold: workers and produce acknowledgements wait for those locks, so a
+// 10,000-record poll is handed over in pieces rather than at once.
+const dispatchChunk = 512
+
 // dispatch registers a polled batch in the offset windows and queues it.
 func (p *Processor) dispatch(recs []*kgo.Record) {
 	// One allocation for the whole batch instead of one per record.
 	slab := make([]task, len(recs))
 	used := 0
-	tasks := make([]*task, 0, len(recs))
-	keys := make([]orderKey, 0, len(recs))
+	tasks := make([]*task, 0, min(len(recs), dispatchChunk))
+	keys := make([]orderKey, 0, min(len(recs), dispatchChunk))
 	var ps *partState
 	var touched []*partState
-	p.mu.Lock()
-	for _, r := range recs {
-		// Polled records come grouped by partition: look the state up
-		// only when the partition changes.
-		if ps == nil || ps.tp.partition != r.Partition || ps.tp.topic != r.Topic {
-			tp := topicPartition{r.Topic, r.Partition}
-			if ps = p.parts[tp]; ps == nil {
-				ps = p.newPartState(tp)
-				p.parts[tp] = ps
+	failed := false
+	for start := 0; start < len(recs) && !failed; start += dispatchChunk {
+		tasks, keys = tasks[:0], keys[:0]
+		p.mu.Lock()
+		for _, r := range recs[start:min(start+dispatchChunk, len(recs))] {
+			// Polled records come grouped by partition: look the state
+			// up only when the partition changes.
+			if ps == nil || ps.tp.partition != r.Partition || ps.tp.topic != r.Topic {
+				tp := topicPartition{r.Topic, r.Partition}
+				if ps = p.parts[tp]; ps == nil {
+					ps = p.newPartState(tp)
+					p.parts[tp] = ps
+				}
+				touched = append(touched, ps)
 			}
-			touched = append(touched, ps)
-		}
-		ref, retried := ps.retryRef, ps.retry
-		if retried {
-			if ps.gate != nil {
-				continue // behind a record that is not due: fetched again later
+			ref, retried := ps.retryRef, ps.retry
+			if retried {
+				if ps.gate != nil {
+					continue // behind a record that is not due: fetched again later
+				}
+				if due := retryDue(r); time.Until(due) > 0 {
+					p.gateLocked(ps, r, due)
+					continue
+				}
 			}
-			if due := retryDue(r); time.Until(due) > 0 {
-				p.gateLocked(ps, r, due)
+			if err := ps.window.Start(r.Offset); err != nil {
+				p.failLocked(fmt.Errorf("processor %s: %s/%d: %w", p.cfg.name, r.Topic, r.Partition, err))
+				failed = true
+				break
+			}
+			if r.Attrs.IsControl() {
+				// A transaction marker: nothing to process, but the
+				// commit must move past it, or a transactionally written
+				// partition (dlq replay) would show a lag of one forever.
+				_ = ps.window.Finish(r.Offset)
 				continue
 			}
+			t := &slab[used]
+			used++
+			t.Context, t.rec, t.in, t.part, t.size = context.Background(), r, toRecord(r), ps, int64(len(r.Key)+len(r.Value))
+			t.input, t.tier = r.Topic, -1
+			if retried {
+				t.fromRetryTopic(ref)
+			}
+			ps.inflight++
+			p.inflight++
+			p.inBytes += t.size
+			ps.consumed++
+			tasks = append(tasks, t)
+			keys = append(keys, p.orderingKey(ps, r))
 		}
-		if err := ps.window.Start(r.Offset); err != nil {
-			p.failLocked(fmt.Errorf("processor %s: %s/%d: %w", p.cfg.name, r.Topic, r.Partition, err))
-			break
-		}
-		if r.Attrs.IsControl() {
-			// A transaction marker: nothing to process, but the commit
-			// must move past it, or a transactionally written partition
-			// (dlq replay) would show a lag of one forever.
-			_ = ps.window.Finish(r.Offset)
-			continue
-		}
-		t := &slab[used]
-		used++
-		t.Context, t.rec, t.in, t.part, t.size = context.Background(), r, toRecord(r), ps, int64(len(r.Key)+len(r.Value))
-		t.input, t.tier = r.Topic, -1
-		if retried {
-			t.fromRetryTopic(ref)
-		}
-		ps.inflight++
-		p.inflight++
-		p.inBytes += t.size
-		ps.consumed++
-		tasks = append(tasks, t)
-		keys = append(keys, p.orderingKey(ps, r))
+		p.mu.Unlock()
+		p.queue.PushAll(keys, tasks)
 	}
-	p.mu.Unlock()
 	// The poll loop owns ps.consumed; the metric is added to once per
 	// partition and batch.
 	for _, ps := range touched {
@@ -417,7 +428,6 @@ func (p *Processor) dispatch(recs []*kgo.Record) {
 			ps.consumed = 0
 		}
 	}
-	p.queue.PushAll(keys, tasks)
 }
 
 func (p *Processor) orderingKey(ps *partState, r *kgo.Record) orderKey {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -423,5 +424,22 @@ func TestChildProcessor(t *testing.T) {
 	defer stop()
 	if err := p.Run(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMissingInputTopicFailsAtOnce: a typo in the input topic is an error
+// that names the topic, not a processor waiting forever.
+func TestMissingInputTopicFailsAtOnce(t *testing.T) {
+	brokers := fakeKafka(t, 1, "in")
+	p, err := pipeline.New("typo", passthrough("out"), pipeline.Topics("inn"),
+		pipeline.ClientOptions(kgo.SeedBrokers(brokers...)), pipeline.Logger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err = p.Run(ctx)
+	if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "input topic inn does not exist") {
+		t.Fatalf("Run = %v (ctx %v), want an immediate error naming topic inn", err, ctx.Err())
 	}
 }

@@ -57,7 +57,39 @@ func (r retryRoutes) consumed(inputs []string) []string {
 
 // ensureTopics creates missing retry and dead-letter topics with the
 // partition count of their input.
+//
+// Failures that may pass (the broker unreachable for a moment, a name that
+// does not resolve yet, a retriable Kafka error) are retried with backoff
+// until ctx ends, as the client does for consuming; a missing input topic,
+// disabled creation or a refused request fail at once.
 func (p *Processor) ensureTopics(ctx context.Context) error {
+	backoff := 500 * time.Millisecond
+	for {
+		err := p.ensureTopicsOnce(ctx)
+		var definitive *definitiveError
+		var ke *kerr.Error
+		switch {
+		case err == nil:
+			return nil
+		case ctx.Err() != nil, errors.As(err, &definitive), errors.As(err, &ke) && !ke.Retriable:
+			return err
+		}
+		p.cfg.logger.Warn("cannot check or create retry and dead-letter topics yet; retrying", "processor", p.cfg.name, "in", backoff, "err", err)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 10*time.Second)
+	}
+}
+
+// definitiveError is a topic problem that waiting will not fix.
+type definitiveError struct{ msg string }
+
+func (e *definitiveError) Error() string { return e.msg }
+
+func (p *Processor) ensureTopicsOnce(ctx context.Context) error {
 	adm := kadm.NewClient(p.client)
 	details, err := adm.ListTopics(ctx)
 	if err != nil {
@@ -66,7 +98,7 @@ func (p *Processor) ensureTopics(ctx context.Context) error {
 	for _, in := range p.cfg.topics {
 		d, ok := details[in]
 		if !ok || d.Err != nil {
-			return fmt.Errorf("processor %s: input topic %s does not exist (create it first)", p.cfg.name, in)
+			return &definitiveError{fmt.Sprintf("processor %s: input topic %s does not exist (create it first)", p.cfg.name, in)}
 		}
 		want := append([]string{p.routes.dlq[in]}, p.routes.tiers[in]...)
 		for _, t := range want {
@@ -74,7 +106,7 @@ func (p *Processor) ensureTopics(ctx context.Context) error {
 				continue
 			}
 			if !p.cfg.createTopics {
-				return fmt.Errorf("processor %s: topic %s does not exist and topic creation is off (create it with %d partitions)", p.cfg.name, t, len(d.Partitions))
+				return &definitiveError{fmt.Sprintf("processor %s: topic %s does not exist and topic creation is off (create it with %d partitions)", p.cfg.name, t, len(d.Partitions))}
 			}
 			resp, err := adm.CreateTopic(ctx, int32(len(d.Partitions)), -1, nil, t)
 			if err == nil {
