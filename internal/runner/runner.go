@@ -236,7 +236,10 @@ func run(spec Spec, c *Common, log *slog.Logger) error {
 		defer srv.Close()
 		log.Info("serving metrics and health", "addr", "http://"+srv.Addr+"/metrics")
 	}
-	if err := ping(ctx, connOpts); err != nil {
+	if err := ping(ctx, connOpts, log); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while waiting for Kafka
+		}
 		return err
 	}
 	ready.Store(true)
@@ -245,20 +248,34 @@ func run(spec Spec, c *Common, log *slog.Logger) error {
 	return err
 }
 
-// ping checks the brokers answer before joining the group, so a wrong
-// address fails fast with a clear message instead of retrying forever.
-func ping(ctx context.Context, opts []kgo.Opt) error {
+// ping waits (up to a minute, logging why) for the brokers to answer before
+// joining the group: a processor started beside its broker, as in a
+// compose file, waits for it, while a wrong address still ends in a clear
+// error instead of retrying silently forever.
+func ping(ctx context.Context, opts []kgo.Opt, log *slog.Logger) error {
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	if err := cl.Ping(pctx); err != nil {
-		return fmt.Errorf("cannot reach Kafka (check --brokers, TLS and SASL settings): %w", err)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := cl.Ping(pctx)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("cannot reach Kafka for a minute (check --brokers, TLS and SASL settings): %w", err)
+		}
+		log.Warn("waiting for Kafka", "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
 	}
-	return nil
 }
 
 func serveOps(addr string, reg *prometheus.Registry, ready *atomic.Bool) (*http.Server, error) {
