@@ -55,7 +55,9 @@ func TestIntegrationReferenceChainEndToEnd(t *testing.T) {
 func TestIntegrationCrashedProcessorLosesNothing(t *testing.T) {
 	const n = 30_000
 	k := kafkatest.Shared(t)
-	c := orderchain.New(t, k, "crash", orderchain.Env("SLUICE_SESSION_TIMEOUT=15s"))
+	// A 5s commit interval makes sure the kill lands in a non-empty
+	// uncommitted window, so there are duplicates to account for.
+	c := orderchain.New(t, k, "crash", orderchain.Env("SLUICE_SESSION_TIMEOUT=15s", "SLUICE_COMMIT_INTERVAL=5s"))
 	col := c.Collect(t)
 	start := time.Now()
 	procs := c.StartAll(t)
@@ -104,6 +106,9 @@ func TestIntegrationCrashedProcessorLosesNothing(t *testing.T) {
 	}
 	if outside > 0 {
 		t.Errorf("%d of %d duplicated orders come from before the committed offsets", outside, dupKeys)
+	}
+	if dupKeys == 0 {
+		t.Errorf("the kill left no uncommitted work to redo: the scenario showed nothing about the uncommitted window")
 	}
 	t.Logf("score duplicated %d orders, all from input offsets at or past the commit observed before the kill", dupKeys)
 	orderchain.Report(t, "crash", f)
