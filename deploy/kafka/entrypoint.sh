@@ -76,7 +76,9 @@ PERF_OPTS="${KAFKA_JVM_PERFORMANCE_OPTS:--XX:+UseG1GC -XX:MaxGCPauseMillis=20 -X
 first_dir="${prop[log.dirs]%%,*}"
 if [ ! -f "$first_dir/meta.properties" ]; then
   cluster_id="${CLUSTER_ID:-MkU3OEVBNTcwNTJENDM2Qg}"
-  fmt=(format --ignore-formatted -t "$cluster_id" -c "$PROPS")
+  # --cluster-id=ID, not -t ID: a random ID may start with "-", which
+  # argparse would take for an option.
+  fmt=(format --ignore-formatted --cluster-id="$cluster_id" -c "$PROPS")
   if [ -z "${prop[controller.quorum.voters]:-}" ] && [[ "${prop[process.roles]}" == *controller* ]]; then
     if [ -n "${KAFKA_INITIAL_CONTROLLERS:-}" ]; then
       fmt+=(--initial-controllers "$KAFKA_INITIAL_CONTROLLERS")

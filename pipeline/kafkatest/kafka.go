@@ -450,11 +450,17 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// clusterID returns a random KRaft cluster id: 16 bytes, base64url, unpadded.
+// clusterID returns a random KRaft cluster id: 16 bytes, base64url,
+// unpadded, and like Kafka's Uuid.randomUuid never starting with "-", which
+// command-line parsers (kafka-storage format among them) take for an option.
 func clusterID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
+	for {
+		b := make([]byte, 16)
+		_, _ = rand.Read(b)
+		if id := base64.RawURLEncoding.EncodeToString(b); id[0] != '-' {
+			return id
+		}
+	}
 }
 
 func hostname() string {
