@@ -165,7 +165,17 @@ func (c *Chain) Start(t testing.TB, s Stage) *Proc {
 	name := fmt.Sprintf("sluice-%s-%s-%d-%d", c.Name, s, n, time.Now().UnixNano()%1e6)
 	repo, tag, _ := strings.Cut(Image, ":")
 	pool := c.k.Pool()
+	// On a one-node cluster no broker restarts, so the processors can find
+	// it by /etc/hosts instead of the network's DNS server, which timed out
+	// for tens of seconds under load in CI and kept a processor from
+	// connecting at all. Clusters whose nodes restart keep DNS: a restarted
+	// node may come back at another address.
+	var hosts []string
+	if len(c.k.Brokers()) == 1 {
+		hosts = c.k.InternalHosts(t)
+	}
 	res, err := pool.RunWithOptions(&dockertest.RunOptions{
+		ExtraHosts: hosts,
 		Name:       name,
 		Hostname:   name,
 		Repository: repo,

@@ -206,6 +206,29 @@ func (k *Kafka) InternalBrokers() []string {
 	return out
 }
 
+// InternalHosts returns "<container name>:<IP>" for every node, for the
+// ExtraHosts of containers on [Kafka.Network]: with them a container
+// reaches the brokers without asking the network's DNS server, which under
+// load (podman's aardvark-dns) can time out for tens of seconds. An entry
+// holds until its node restarts, which may give it a new address: use it
+// where no node is stopped and started again.
+func (k *Kafka) InternalHosts(t testing.TB) []string {
+	t.Helper()
+	out := make([]string, len(k.nodes))
+	for i, n := range k.nodes {
+		c, err := k.pool.Client.InspectContainer(n.res.Container.ID)
+		if err != nil {
+			t.Fatalf("kafkatest: inspect %s: %v", n.name, err)
+		}
+		ns, ok := c.NetworkSettings.Networks[k.network.Network.Name]
+		if !ok || ns.IPAddress == "" {
+			t.Fatalf("kafkatest: %s has no address on network %s", n.name, k.network.Network.Name)
+		}
+		out[i] = n.name + ":" + ns.IPAddress
+	}
+	return out
+}
+
 // Network returns the name of the container network the nodes are on, for
 // other containers (dockertest.RunOptions.NetworkID) that need to reach the
 // brokers at InternalBrokers.
