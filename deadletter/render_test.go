@@ -16,11 +16,7 @@ import (
 
 func testSerde(t *testing.T) *schemas.Serde {
 	t.Helper()
-	set, err := schemas.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := schemas.NewSerde(set)
+	s, err := schemas.NewDefaultSerde()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,11 +32,7 @@ func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
 
 func newSerde(t testing.TB) *schemas.Serde {
 	t.Helper()
-	set, err := schemas.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := schemas.NewSerde(set)
+	s, err := schemas.NewDefaultSerde()
 	if err != nil {
 		t.Fatal(err)
 	}

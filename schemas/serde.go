@@ -199,3 +199,14 @@ func decodeBody(writer *Schema, body []byte) (v map[string]any, err error) {
 	}
 	return m, nil
 }
+
+// NewDefaultSerde returns a Serde over the embedded schemas in single-object
+// encoding: what the binaries use when no registry is configured, and what
+// tests and the demo need.
+func NewDefaultSerde() (*Serde, error) {
+	set, err := Load()
+	if err != nil {
+		return nil, err
+	}
+	return NewSerde(set)
+}

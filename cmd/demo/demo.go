@@ -72,11 +72,7 @@ func demo(ctx context.Context, c config, con *console, log *slog.Logger) (*summa
 	if err != nil {
 		return nil, err
 	}
-	set, err := schemas.Load()
-	if err != nil {
-		return nil, err
-	}
-	serde, err := schemas.NewSerde(set)
+	serde, err := schemas.NewDefaultSerde()
 	if err != nil {
 		return nil, err
 	}

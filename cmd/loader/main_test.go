@@ -91,11 +91,7 @@ func consume(t *testing.T, c kafkatest.Cluster, topic string) []*kgo.Record {
 
 func serde(t testing.TB) *schemas.Serde {
 	t.Helper()
-	set, err := schemas.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := schemas.NewSerde(set)
+	s, err := schemas.NewDefaultSerde()
 	if err != nil {
 		t.Fatal(err)
 	}

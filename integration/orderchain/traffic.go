@@ -173,11 +173,7 @@ func expect(p order.Placed, model *score.Model) Expected {
 
 func newSerde(t testing.TB) *schemas.Serde {
 	t.Helper()
-	set, err := schemas.Load()
-	if err != nil {
-		t.Fatalf("orderchain: load schemas: %v", err)
-	}
-	s, err := schemas.NewSerde(set)
+	s, err := schemas.NewDefaultSerde()
 	if err != nil {
 		t.Fatalf("orderchain: serde: %v", err)
 	}

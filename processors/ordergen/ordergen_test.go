@@ -17,11 +17,7 @@ import (
 
 func newSerde(t testing.TB) *schemas.Serde {
 	t.Helper()
-	set, err := schemas.Load()
-	if err != nil {
-		t.Fatalf("load schemas: %v", err)
-	}
-	s, err := schemas.NewSerde(set)
+	s, err := schemas.NewDefaultSerde()
 	if err != nil {
 		t.Fatalf("new serde: %v", err)
 	}

@@ -13,11 +13,7 @@ import (
 
 func TestHandlerScoresValidatedOrder(t *testing.T) {
 	ctx := context.Background()
-	set, err := schemas.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	serde, err := schemas.NewSerde(set)
+	serde, err := schemas.NewDefaultSerde()
 	if err != nil {
 		t.Fatal(err)
 	}

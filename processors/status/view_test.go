@@ -17,11 +17,7 @@ var changed = time.Date(2026, 3, 4, 12, 30, 15, 123_000_000, time.UTC)
 
 func newSerde(t *testing.T) *schemas.Serde {
 	t.Helper()
-	set, err := schemas.Load()
-	if err != nil {
-		t.Fatalf("load schemas: %v", err)
-	}
-	s, err := schemas.NewSerde(set)
+	s, err := schemas.NewDefaultSerde()
 	if err != nil {
 		t.Fatalf("new serde: %v", err)
 	}

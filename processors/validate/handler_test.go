@@ -16,11 +16,7 @@ var now = time.Date(2026, 3, 4, 12, 31, 0, 0, time.UTC)
 
 func newSerde(t *testing.T) *schemas.Serde {
 	t.Helper()
-	set, err := schemas.Load()
-	if err != nil {
-		t.Fatalf("load schemas: %v", err)
-	}
-	s, err := schemas.NewSerde(set)
+	s, err := schemas.NewDefaultSerde()
 	if err != nil {
 		t.Fatalf("new serde: %v", err)
 	}
