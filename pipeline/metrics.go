@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -18,10 +19,11 @@ type metrics struct {
 	commits, commitFailures               prometheus.Counter
 	assigned                              prometheus.Gauge
 	inflight                              prometheus.GaugeFunc // read at scrape time: no atomic per record
-	handlerSeconds, e2eSeconds            prometheus.Histogram
+	handlerSeconds, e2eSeconds            *shardedHistogram    // one shard per worker
 	commitSeconds                         prometheus.Histogram
 	committedOffset, lag                  *prometheus.GaugeVec
-	producedCache                         sync.Map // output topic → counter
+	producedMu                            sync.Mutex                                    // serializes additions to producedCache
+	producedCache                         atomic.Pointer[map[string]prometheus.Counter] // output topic → counter, copied on write
 }
 
 // topicCounters are the per-topic counters of one input topic, looked up
@@ -40,16 +42,29 @@ func (m *metrics) forTopic(topic string) topicCounters {
 
 // producedTo returns the produced counter of an output topic, cached: the
 // label lookup would otherwise run for every output record.
+// Output topics are few and fixed, so the map is copied on the rare write
+// and read without a lock.
 func (m *metrics) producedTo(topic string) prometheus.Counter {
-	if c, ok := m.producedCache.Load(topic); ok {
-		return c.(prometheus.Counter)
+	if c, ok := (*m.producedCache.Load())[topic]; ok {
+		return c
+	}
+	m.producedMu.Lock()
+	defer m.producedMu.Unlock()
+	old := *m.producedCache.Load()
+	if c, ok := old[topic]; ok {
+		return c
+	}
+	next := make(map[string]prometheus.Counter, len(old)+1)
+	for k, v := range old {
+		next[k] = v
 	}
 	c := m.produced.WithLabelValues(topic)
-	m.producedCache.Store(topic, c)
+	next[topic] = c
+	m.producedCache.Store(&next)
 	return c
 }
 
-func newMetrics(processor string, reg prometheus.Registerer, inflight func() float64) (*metrics, error) {
+func newMetrics(processor string, reg prometheus.Registerer, workers int, inflight func() float64) (*metrics, error) {
 	const ns, sub = "sluice", "processor"
 	labels := prometheus.Labels{"processor": processor}
 	counter := func(name, help string, l ...string) *prometheus.CounterVec {
@@ -79,13 +94,16 @@ func newMetrics(processor string, reg prometheus.Registerer, inflight func() flo
 		commitFailures: one("commit_failures_total", "Failed offset commits."),
 		inflight: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "inflight_records",
 			Help: "Records fetched and not yet finished.", ConstLabels: labels}, inflight),
-		assigned:        gauge("assigned_partitions", "Partitions currently owned by this instance."),
-		handlerSeconds:  hist("handler_seconds", "Time spent in the handler per record.", prometheus.ExponentialBuckets(0.00005, 2.5, 14)),
-		e2eSeconds:      hist("end_to_end_seconds", "Time from the record's timestamp (event time) to the end of its handler.", prometheus.ExponentialBuckets(0.001, 2.5, 16)),
+		assigned: gauge("assigned_partitions", "Partitions currently owned by this instance."),
+		handlerSeconds: newShardedHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "handler_seconds", ConstLabels: labels,
+			Help: "Time spent in the handler per record.", Buckets: prometheus.ExponentialBuckets(0.00005, 2.5, 14)}, workers),
+		e2eSeconds: newShardedHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "end_to_end_seconds", ConstLabels: labels,
+			Help: "Time from the record's timestamp (event time) to the end of its handler.", Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 16)}, workers),
 		commitSeconds:   hist("commit_seconds", "Offset commit latency.", prometheus.ExponentialBuckets(0.0005, 2.5, 12)),
 		committedOffset: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "committed_offset", Help: "Last offset committed per owned partition.", ConstLabels: labels}, []string{"topic", "partition"}),
 		lag:             prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "lag_records", Help: "High watermark minus committed offset per owned partition, as of the last commit.", ConstLabels: labels}, []string{"topic", "partition"}),
 	}
+	m.producedCache.Store(&map[string]prometheus.Counter{})
 	if reg == nil {
 		return m, nil
 	}

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -36,7 +37,7 @@ type Processor struct {
 	cfg     config
 	handler Handler
 	metrics *metrics
-	queue   *schedule.Queue[orderKey, *task]
+	queue   *schedule.Queue[*task]
 
 	client *kgo.Client
 	routes retryRoutes
@@ -54,6 +55,7 @@ type Processor struct {
 	mu       sync.Mutex
 	cond     *sync.Cond
 	parts    map[topicPartition]*partState
+	partIDs  uint64 // partState ids handed out so far
 	inflight int   // records fetched and not settled
 	inBytes  int64 // their key+value bytes
 	fatal    error // first error that stops the processor
@@ -71,6 +73,7 @@ type topicPartition struct {
 // assignment are recognized (task.part differs) and ignored.
 type partState struct {
 	tp            topicPartition
+	id            uint64 // unique per assignment: gives the partition its own scheduler keys
 	m             topicCounters
 	window        *offsets.Window
 	inflight      int   // tasks started and not settled
@@ -84,29 +87,32 @@ type partState struct {
 	consumed      int // dispatched records not yet added to the metric (owned by the poll loop)
 }
 
-// orderKey is the scheduler key: records with equal keys run in order. It
-// includes the partition (through part), so equal keys in different
-// partitions or input topics never wait for each other. The zero orderKey
-// (Unordered mode) orders nothing.
-type orderKey struct {
-	part *partState
-	key  string
-}
-
-// task is one fetched record on its way through the processor. It doubles
-// as the context.Context of its output records (embedding Background), so
-// the produce promise, one function for all records, finds its task
-// without a closure allocated per output.
+// task is one fetched record on its way through the processor. It is kept
+// small: up to MaxInFlight of them are alive at once, and every byte of them
+// is allocated, written and scanned by the garbage collector per record.
+//
+// A task doubles as the context.Context of its output records (see the
+// methods below), so the produce promise, one function for all records,
+// finds its task without a closure allocated per output.
 type task struct {
-	context.Context
-	rec     *kgo.Record
-	in      Record       // what the handler sees
+	rec  *kgo.Record
+	part *partState
+	// The worker's scratch space for this record, set only while a worker
+	// runs it (see worker); nil while the task is queued or producing.
+	*attempt
 	out     kgo.Record   // storage for the first output, the common case
 	chain   []kgo.Record // outputs produced one after the other, if ordered
-	part    *partState
-	size    int64
 	pending atomic.Int32 // outputs not yet acknowledged
 	failed  atomic.Bool
+}
+
+// attempt is what a worker needs while it runs one record: the Record the
+// handler sees and, for a record read back from a retry tier, where it came
+// from. Each worker reuses one attempt for all its records, which is why a
+// Handler must not keep the Record after it returns.
+type attempt struct {
+	in      Record
+	headers []Header // storage behind in.Headers
 
 	// Retry path: input is the input topic the record belongs to; tier is
 	// the retry tier it was read from (-1: the input itself).
@@ -115,6 +121,29 @@ type task struct {
 	firstFailure time.Time
 	parked       bool
 }
+
+// load makes a the attempt of r, read from an input topic.
+func (a *attempt) load(r *kgo.Record) {
+	a.headers = a.headers[:0]
+	for _, h := range r.Headers {
+		a.headers = append(a.headers, Header{Key: h.Key, Value: h.Value})
+	}
+	var hs []Header
+	if len(a.headers) > 0 {
+		hs = a.headers
+	}
+	a.in = Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value, Headers: hs, Timestamp: r.Timestamp}
+	a.input, a.tier, a.firstFailure, a.parked = r.Topic, -1, time.Time{}, false
+}
+
+// A task is the never-ending, value-less context of its output records.
+func (*task) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (*task) Done() <-chan struct{}       { return nil }
+func (*task) Err() error                  { return nil }
+func (*task) Value(any) any               { return nil }
+
+// size is what a record counts against the MaxInFlightBytes cap.
+func size(r *kgo.Record) int64 { return int64(len(r.Key) + len(r.Value)) }
 
 // New returns a processor named name (used for the default consumer group,
 // logs and metrics) that runs handler on every record.
@@ -134,12 +163,12 @@ func New(name string, handler Handler, opts ...Option) (*Processor, error) {
 		paths:   make(map[pathKey][]pathEntry),
 		cfg:     cfg,
 		handler: handler,
-		queue:   schedule.New[orderKey, *task](),
+		queue:   schedule.New[*task](min(max(2*cfg.maxRecords, 1<<10), 1<<16)),
 		parts:   make(map[topicPartition]*partState),
 		fatalCh: make(chan struct{}),
 	}
 	p.cond = sync.NewCond(&p.mu)
-	m, err := newMetrics(cfg.name, cfg.registerer, func() float64 { return float64(p.inflightNow()) })
+	m, err := newMetrics(cfg.name, cfg.registerer, cfg.workers, func() float64 { return float64(p.inflightNow()) })
 	if err != nil {
 		return nil, fmt.Errorf("processor %s: metrics: %w", name, err)
 	}
@@ -220,7 +249,7 @@ func (p *Processor) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for i := 0; i < p.cfg.workers; i++ {
 		wg.Add(1)
-		go func() { defer wg.Done(); p.worker() }()
+		go func() { defer wg.Done(); p.worker(i) }()
 	}
 	commitCtx, stopCommits := context.WithCancel(context.Background())
 	wg.Add(1)
@@ -363,7 +392,7 @@ func (p *Processor) dispatch(recs []*kgo.Record) {
 	slab := make([]task, len(recs))
 	used := 0
 	tasks := make([]*task, 0, min(len(recs), dispatchChunk))
-	keys := make([]orderKey, 0, min(len(recs), dispatchChunk))
+	keys := make([]uint64, 0, min(len(recs), dispatchChunk))
 	var ps *partState
 	var touched []*partState
 	failed := false
@@ -381,8 +410,7 @@ func (p *Processor) dispatch(recs []*kgo.Record) {
 				}
 				touched = append(touched, ps)
 			}
-			ref, retried := ps.retryRef, ps.retry
-			if retried {
+			if ps.retry {
 				if ps.gate != nil {
 					continue // behind a record that is not due: fetched again later
 				}
@@ -405,14 +433,10 @@ func (p *Processor) dispatch(recs []*kgo.Record) {
 			}
 			t := &slab[used]
 			used++
-			t.Context, t.rec, t.in, t.part, t.size = context.Background(), r, toRecord(r), ps, int64(len(r.Key)+len(r.Value))
-			t.input, t.tier = r.Topic, -1
-			if retried {
-				t.fromRetryTopic(ref)
-			}
+			t.rec, t.part = r, ps
 			ps.inflight++
 			p.inflight++
-			p.inBytes += t.size
+			p.inBytes += size(r)
 			ps.consumed++
 			tasks = append(tasks, t)
 			keys = append(keys, p.orderingKey(ps, r))
@@ -430,22 +454,34 @@ func (p *Processor) dispatch(recs []*kgo.Record) {
 	}
 }
 
-func (p *Processor) orderingKey(ps *partState, r *kgo.Record) orderKey {
+// keySeed seeds the hash of record keys into scheduler keys.
+var keySeed = maphash.MakeSeed()
+
+// orderingKey returns the scheduler key of r: records with equal keys run in
+// order. Keys include the partition's id, so equal record keys in different
+// partitions or input topics never wait for each other.
+func (p *Processor) orderingKey(ps *partState, r *kgo.Record) uint64 {
+	const ordered = 1 << 63 // never schedule.Unordered
 	switch p.cfg.ordering {
 	case Unordered:
-		return orderKey{}
+		return schedule.Unordered
 	case PartitionOrder:
-		return orderKey{part: ps}
+		// Consecutive ids: distinct partitions get distinct lanes.
+		return ordered | ps.id
 	default:
-		// The key bytes live as long as the record and are never
-		// modified, so a string view of them needs no copy.
-		return orderKey{part: ps, key: unsafe.String(unsafe.SliceData(r.Key), len(r.Key))}
+		// The multiplication spreads the id over the low bits, which
+		// pick the lane.
+		return ordered | (maphash.Bytes(keySeed, r.Key) ^ ps.id*0x9E3779B97F4A7C15)
 	}
 }
 
+// newPartState returns the state of a newly owned partition. The caller
+// holds mu.
 func (p *Processor) newPartState(tp topicPartition) *partState {
 	ref, retry := p.routes.of[tp.topic]
+	p.partIDs++
 	return &partState{
+		id:        p.partIDs,
 		retry:     retry,
 		retryRef:  ref,
 		tp:        tp,
@@ -460,9 +496,11 @@ func (p *Processor) newPartState(tp topicPartition) *partState {
 // several saves scheduler round trips when handlers are fast.
 const workerBatch = 64
 
-func (p *Processor) worker() {
-	tickets := make([]schedule.Ticket[orderKey, *task], 0, workerBatch)
+// worker runs queued records; id picks its metric shards.
+func (p *Processor) worker(id int) {
+	tickets := make([]schedule.Ticket, 0, workerBatch)
 	tasks := make([]*task, 0, workerBatch)
+	var a attempt
 	for {
 		var ok bool
 		tickets, tasks, ok = p.queue.NextBatch(workerBatch, p.cfg.workers, tickets[:0], tasks[:0])
@@ -480,7 +518,13 @@ func (p *Processor) worker() {
 				p.settleLocked(t)
 				p.mu.Unlock()
 			} else {
-				now = p.runTask(t, now)
+				t.attempt = &a
+				a.load(t.rec)
+				if t.part.retry {
+					t.fromRetryTopic(t.part.retryRef)
+				}
+				now = p.runTask(id, t, now)
+				t.attempt = nil
 			}
 		}
 		// Keys are released after the whole batch: a key's next record
@@ -493,7 +537,7 @@ func (p *Processor) worker() {
 // producer; it returns when the handler ended. The key is released after
 // runTask returns, once the outputs were handed over in order, so the next
 // record of the key produces after this one.
-func (p *Processor) runTask(t *task, start time.Time) (end time.Time) {
+func (p *Processor) runTask(worker int, t *task, start time.Time) (end time.Time) {
 	if p.keyOrderedRetries() && p.parkOrForward(t) {
 		return start
 	}
@@ -508,8 +552,8 @@ func (p *Processor) runTask(t *task, start time.Time) (end time.Time) {
 	}
 	cancel()
 	end = time.Now()
-	p.metrics.handlerSeconds.Observe(end.Sub(start).Seconds())
-	p.metrics.e2eSeconds.Observe(end.Sub(t.in.Timestamp).Seconds())
+	p.metrics.handlerSeconds.observe(worker, end.Sub(start).Seconds())
+	p.metrics.e2eSeconds.observe(worker, end.Sub(t.in.Timestamp).Seconds())
 	if err == nil {
 		p.produce(t, outs)
 		if t.tier >= 0 && p.keyOrderedRetries() {
@@ -627,7 +671,7 @@ func (p *Processor) settleFailed(t *task, err error) {
 func (p *Processor) settleLocked(t *task) {
 	t.part.inflight--
 	p.inflight--
-	p.inBytes -= t.size
+	p.inBytes -= size(t.rec)
 	p.cond.Broadcast()
 }
 
@@ -688,17 +732,6 @@ func (p *Processor) dropQueued(match func(*task) bool) int {
 	}
 	p.mu.Unlock()
 	return len(dropped)
-}
-
-func toRecord(r *kgo.Record) Record {
-	var hs []Header
-	if len(r.Headers) > 0 {
-		hs = make([]Header, len(r.Headers))
-		for i, h := range r.Headers {
-			hs[i] = Header{Key: h.Key, Value: h.Value}
-		}
-	}
-	return Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value, Headers: hs, Timestamp: r.Timestamp}
 }
 
 func toKgoHeaders(hs []Header) []kgo.RecordHeader {

@@ -2,57 +2,61 @@
 // that share a key strictly in order: an item becomes runnable only once the
 // previous item with its key is done. Items with different keys, or with no
 // key at all, run in parallel.
+//
+// Keys are 64-bit hashes mapped onto a fixed table of lanes by their low
+// bits, so pushing and releasing an item is an array index, not a map
+// operation. Two keys that share a lane are kept in order against each other
+// too: a lane collision costs a little parallelism, never ordering.
 package schedule
 
-import "sync"
+import (
+	"math/bits"
+	"sync"
+)
 
-type item[K comparable, T any] struct {
-	key K
-	v   T
-	ks  *keyState[K, T] // the key's state; nil for unordered items
+// Unordered is the key of items that are not ordered against anything.
+const Unordered uint64 = 0
+
+// Ticket is a running item's claim on its lane, returned by Next and
+// NextBatch and handed back to Done and DoneAll.
+type Ticket int32
+
+const noLane Ticket = -1
+
+type entry[T any] struct {
+	v    T
+	lane Ticket
 }
 
-// Ticket is a running item's claim on its key, returned by NextBatch and
-// handed back to DoneAll; it saves looking the key up again.
-type Ticket[K comparable, T any] struct {
-	key K
-	ks  *keyState[K, T]
-}
-
-type keyState[K comparable, T any] struct {
-	running bool             // the key's current head was taken by a worker
-	waiting fifo[item[K, T]] // items queued behind the head, in arrival order
+// lane holds the items of the keys that map onto it: busy while its head
+// item is ready or running, the others waiting in arrival order.
+type lane[T any] struct {
+	busy    bool
+	waiting fifo[T]
 }
 
 // Queue is the scheduler. All its state is guarded by mu; workers block in
 // Next on cond.
-type Queue[K comparable, T any] struct {
+type Queue[T any] struct {
 	mu     sync.Mutex
 	cond   *sync.Cond
-	ready  fifo[item[K, T]]
-	keys   map[K]*keyState[K, T] // a key is present while it has an item ready or running
+	ready  fifo[entry[T]]
+	lanes  []lane[T]
+	mask   uint64
 	closed bool
-	free   []*keyState[K, T] // recycled key states: one per key in use would otherwise be garbage per record
 }
 
-func (q *Queue[K, T]) newKeyState() *keyState[K, T] {
-	if n := len(q.free); n > 0 {
-		ks := q.free[n-1]
-		q.free = q.free[:n-1]
-		return ks
-	}
-	return new(keyState[K, T])
-}
-
-// New returns an empty queue.
-func New[K comparable, T any]() *Queue[K, T] {
-	q := &Queue[K, T]{keys: make(map[K]*keyState[K, T])}
+// New returns an empty queue with at least lanes lanes (rounded up to a
+// power of two). More lanes make collisions between distinct keys rarer.
+func New[T any](lanes int) *Queue[T] {
+	n := 1 << bits.Len(uint(max(lanes, 1)-1))
+	q := &Queue[T]{lanes: make([]lane[T], n), mask: uint64(n - 1)}
 	q.cond = sync.NewCond(&q.mu)
 	return q
 }
 
-// Push adds v. The zero key means v is not ordered against anything.
-func (q *Queue[K, T]) Push(key K, v T) {
+// Push adds v with key.
+func (q *Queue[T]) Push(key uint64, v T) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.pushLocked(key, v) {
@@ -62,7 +66,7 @@ func (q *Queue[K, T]) Push(key K, v T) {
 
 // PushAll adds the items keys[i], vs[i] in order, under one lock: cheaper
 // than Push per item for a polled batch.
-func (q *Queue[K, T]) PushAll(keys []K, vs []T) {
+func (q *Queue[T]) PushAll(keys []uint64, vs []T) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	woke := 0
@@ -79,49 +83,43 @@ func (q *Queue[K, T]) PushAll(keys []K, vs []T) {
 }
 
 // pushLocked queues an item and reports whether it became ready.
-func (q *Queue[K, T]) pushLocked(key K, v T) bool {
-	var zero K
-	it := item[K, T]{key: key, v: v}
-	if key != zero {
-		ks, busy := q.keys[key]
-		if busy {
-			it.ks = ks
-			ks.waiting.push(it)
-			return false
-		}
-		ks = q.newKeyState()
-		q.keys[key] = ks
-		it.ks = ks
+func (q *Queue[T]) pushLocked(key uint64, v T) bool {
+	if key == Unordered {
+		q.ready.push(entry[T]{v, noLane})
+		return true
 	}
-	q.ready.push(it)
+	i := Ticket(key & q.mask)
+	l := &q.lanes[i]
+	if l.busy {
+		l.waiting.push(v)
+		return false
+	}
+	l.busy = true
+	q.ready.push(entry[T]{v, i})
 	return true
 }
 
-// Next blocks until an item is runnable and returns it with its key, or
+// Next blocks until an item is runnable and returns it with its ticket, or
 // returns ok=false once the queue is closed.
-func (q *Queue[K, T]) Next() (key K, v T, ok bool) {
-	var zero K
+func (q *Queue[T]) Next() (t Ticket, v T, ok bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for q.ready.len() == 0 && !q.closed {
 		q.cond.Wait()
 	}
 	if q.closed {
-		return zero, v, false
+		return noLane, v, false
 	}
-	it := q.ready.pop()
-	if it.key != zero {
-		q.keys[it.key].running = true
-	}
-	return it.key, it.v, true
+	e := q.ready.pop()
+	return e.lane, e.v, true
 }
 
 // NextBatch is Next for up to max items at once: it blocks until at least
-// one is runnable and appends the runnable items (all of different keys) to
-// vs and their tickets, for DoneAll, to tickets. Taking a share of the ready
+// one is runnable and appends the runnable items (no two of one lane) to vs
+// and their tickets, for DoneAll, to tickets. Taking a share of the ready
 // items, not all, keeps the other workers busy. It returns ok=false once the
 // queue is closed.
-func (q *Queue[K, T]) NextBatch(max, workers int, tickets []Ticket[K, T], vs []T) ([]Ticket[K, T], []T, bool) {
+func (q *Queue[T]) NextBatch(max, workers int, tickets []Ticket, vs []T) ([]Ticket, []T, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for q.ready.len() == 0 && !q.closed {
@@ -132,106 +130,91 @@ func (q *Queue[K, T]) NextBatch(max, workers int, tickets []Ticket[K, T], vs []T
 	}
 	n := min(max, (q.ready.len()+workers-1)/workers)
 	for range n {
-		it := q.ready.pop()
-		if it.ks != nil {
-			it.ks.running = true
-		}
-		tickets = append(tickets, Ticket[K, T]{it.key, it.ks})
-		vs = append(vs, it.v)
+		e := q.ready.pop()
+		tickets = append(tickets, e.lane)
+		vs = append(vs, e.v)
 	}
 	return tickets, vs, true
 }
 
-// Done releases key after its running item finished, making the next item
-// with that key runnable.
-func (q *Queue[K, T]) Done(key K) {
-	var zero K
-	if key == zero {
-		return
-	}
+// Done releases the lane of a finished item, making the next item of its
+// lane runnable.
+func (q *Queue[T]) Done(t Ticket) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	ks := q.keys[key]
-	if ks == nil {
-		return
-	}
-	ks.running = false
-	q.promote(key, ks)
+	q.release(t)
 }
 
-// DoneAll is Done for the items of tickets, under one lock.
-func (q *Queue[K, T]) DoneAll(tickets []Ticket[K, T]) {
+// DoneAll is Done for every ticket, under one lock.
+func (q *Queue[T]) DoneAll(tickets []Ticket) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for _, t := range tickets {
-		if t.ks != nil {
-			t.ks.running = false
-			q.promote(t.key, t.ks)
-		}
+		q.release(t)
 	}
 }
 
-func (q *Queue[K, T]) promote(key K, ks *keyState[K, T]) {
-	if ks.waiting.len() == 0 {
-		delete(q.keys, key)
-		if len(q.free) < 4096 {
-			q.free = append(q.free, ks)
-		}
+func (q *Queue[T]) release(t Ticket) {
+	if t == noLane {
 		return
 	}
-	q.ready.push(ks.waiting.pop())
+	l := &q.lanes[t]
+	if l.waiting.len() == 0 {
+		l.busy = false
+		return
+	}
+	q.ready.push(entry[T]{l.waiting.pop(), t})
 	q.cond.Signal()
 }
 
 // Drop removes every item not yet taken by a worker for which match is true
 // and returns them. Running items are unaffected.
-func (q *Queue[K, T]) Drop(match func(T) bool) []T {
-	var zero K
+func (q *Queue[T]) Drop(match func(T) bool) []T {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	var dropped []T
-	keep := func(it item[K, T]) bool {
-		if match(it.v) {
-			dropped = append(dropped, it.v)
+	keep := func(v T) bool {
+		if match(v) {
+			dropped = append(dropped, v)
 			return false
 		}
 		return true
 	}
-	for _, ks := range q.keys {
-		ks.waiting.filter(keep)
+	for i := range q.lanes {
+		if l := &q.lanes[i]; l.waiting.len() > 0 {
+			l.waiting.filter(keep)
+		}
 	}
-	var orphaned []K
-	q.ready.filter(func(it item[K, T]) bool {
-		if keep(it) {
+	var orphaned []Ticket
+	q.ready.filter(func(e entry[T]) bool {
+		if keep(e.v) {
 			return true
 		}
-		if it.key != zero {
-			orphaned = append(orphaned, it.key)
-		}
+		orphaned = append(orphaned, e.lane)
 		return false
 	})
-	// A dropped ready item was its key's head; the next waiting item (if
+	// A dropped ready item was its lane's head; the next waiting item (if
 	// any survived) takes its place.
-	for _, key := range orphaned {
-		q.promote(key, q.keys[key])
+	for _, t := range orphaned {
+		q.release(t)
 	}
 	return dropped
 }
 
 // Len returns the number of items not yet taken by a worker.
-func (q *Queue[K, T]) Len() int {
+func (q *Queue[T]) Len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	n := q.ready.len()
-	for _, ks := range q.keys {
-		n += ks.waiting.len()
+	for i := range q.lanes {
+		n += q.lanes[i].waiting.len()
 	}
 	return n
 }
 
 // Close wakes every worker blocked in Next; Next returns ok=false from then
 // on, even if items remain.
-func (q *Queue[K, T]) Close() {
+func (q *Queue[T]) Close() {
 	q.mu.Lock()
 	q.closed = true
 	q.mu.Unlock()

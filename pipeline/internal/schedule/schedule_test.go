@@ -1,7 +1,6 @@
 package schedule
 
 import (
-	"fmt"
 	"math/rand"
 	"sync"
 	"sync/atomic"
@@ -13,16 +12,18 @@ import (
 // and checks that each key's items ran one at a time, in push order, while
 // different keys did overlap.
 func TestSameKeyNeverRunsConcurrentlyAndKeepsOrder(t *testing.T) {
-	q := New[string, int]()
+	// 64 lanes for 50 keys: some keys share a lane, which must still
+	// keep each key in order.
+	q := New[int](64)
 	const keys, perKey, workers = 50, 40, 8
 	type rec struct {
-		key string
+		key uint64
 		seq int
 	}
 	var (
 		mu       sync.Mutex
-		seen     = map[string][]int{}
-		running  = map[string]bool{}
+		seen     = map[uint64][]int{}
+		running  = map[uint64]bool{}
 		inFlight atomic.Int32
 		maxIn    atomic.Int32
 	)
@@ -33,7 +34,7 @@ func TestSameKeyNeverRunsConcurrentlyAndKeepsOrder(t *testing.T) {
 	id := 0
 	for s := 0; s < perKey; s++ {
 		for k := 0; k < keys; k++ {
-			items[id] = rec{fmt.Sprint("k", k), s}
+			items[id] = rec{uint64(k)*0x9E3779B97F4A7C15 | 1<<63, s}
 			id++
 		}
 	}
@@ -42,14 +43,15 @@ func TestSameKeyNeverRunsConcurrentlyAndKeepsOrder(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for {
-				key, v, ok := q.Next()
+				ticket, v, ok := q.Next()
 				if !ok {
 					return
 				}
 				r := items[v]
+				key := r.key
 				mu.Lock()
 				if running[key] {
-					t.Errorf("key %s ran twice at once", key)
+					t.Errorf("key %x ran twice at once", key)
 				}
 				running[key] = true
 				mu.Unlock()
@@ -62,7 +64,7 @@ func TestSameKeyNeverRunsConcurrentlyAndKeepsOrder(t *testing.T) {
 				running[key] = false
 				seen[key] = append(seen[key], r.seq)
 				mu.Unlock()
-				q.Done(key)
+				q.Done(ticket)
 				if finished.Add(1) == int32(total) {
 					q.Close()
 				}
@@ -76,7 +78,7 @@ func TestSameKeyNeverRunsConcurrentlyAndKeepsOrder(t *testing.T) {
 	for k, seqs := range seen {
 		for i, s := range seqs {
 			if s != i {
-				t.Fatalf("key %s: item %d ran at position %d", k, s, i)
+				t.Fatalf("key %x: item %d ran at position %d", k, s, i)
 			}
 		}
 	}
@@ -86,11 +88,11 @@ func TestSameKeyNeverRunsConcurrentlyAndKeepsOrder(t *testing.T) {
 }
 
 func TestDropPromotesSurvivorsAndSkipsDropped(t *testing.T) {
-	q := New[string, string]()
-	q.Push("a", "a1-drop")
-	q.Push("a", "a2-drop")
-	q.Push("b", "b1")
-	q.Push("", "u-drop")
+	q := New[string](16)
+	q.Push(keyA, "a1-drop")
+	q.Push(keyA, "a2-drop")
+	q.Push(keyB, "b1")
+	q.Push(Unordered, "u-drop")
 	dropped := q.Drop(func(v string) bool { return len(v) > 4 && v[len(v)-4:] == "drop" })
 	if len(dropped) != 3 {
 		t.Fatalf("dropped %v, want 3 items", dropped)
@@ -98,33 +100,68 @@ func TestDropPromotesSurvivorsAndSkipsDropped(t *testing.T) {
 	if q.Len() != 1 {
 		t.Fatalf("Len = %d after drop, want 1", q.Len())
 	}
-	key, v, _ := q.Next()
+	ticket, v, _ := q.Next()
 	if v != "b1" {
 		t.Fatalf("next = %s, want b1", v)
 	}
-	q.Done(key)
-	// Key "a" is free again: a new item runs at once.
-	q.Push("a", "a3")
+	q.Done(ticket)
+	// Key a is free again: a new item runs at once.
+	q.Push(keyA, "a3")
 	if _, v, _ := q.Next(); v != "a3" {
 		t.Fatalf("next = %s, want a3", v)
 	}
 }
 
 func TestDropKeepsKeyBusyWhileItsHeadRuns(t *testing.T) {
-	q := New[string, string]()
-	q.Push("a", "a1")
-	q.Push("a", "a2")
-	_, v, _ := q.Next() // a1 running
+	q := New[string](16)
+	q.Push(keyA, "a1")
+	q.Push(keyA, "a2")
+	ticket, v, _ := q.Next() // a1 running
 	if v != "a1" {
 		t.Fatal(v)
 	}
 	q.Drop(func(v string) bool { return v == "a2" })
-	q.Push("a", "a3")
+	q.Push(keyA, "a3")
 	if q.Len() != 1 {
 		t.Fatalf("a3 should wait behind running a1; Len=%d", q.Len())
 	}
-	q.Done("a")
+	q.Done(ticket)
 	if _, v, _ := q.Next(); v != "a3" {
 		t.Fatalf("next = %s, want a3", v)
+	}
+}
+
+const (
+	keyA = 1<<63 | 1
+	keyB = 1<<63 | 2
+)
+
+// TestKeysSharingALaneStayInOrder: two keys whose low bits collide share a
+// lane; the second waits for the first instead of overtaking it, while a
+// key of another lane runs at once.
+func TestKeysSharingALaneStayInOrder(t *testing.T) {
+	q := New[string](16)
+	q.Push(keyA, "a1")
+	q.Push(keyA+16, "c1") // same lane as keyA
+	q.Push(keyB, "b1")
+	t1, v1, _ := q.Next()
+	_, v2, _ := q.Next()
+	if v1 != "a1" || v2 != "b1" {
+		t.Fatalf("ran %s, %s; want a1 then b1 (c1 waits behind a1's lane)", v1, v2)
+	}
+	if q.Len() != 1 {
+		t.Fatalf("Len = %d, want 1 (c1 waiting)", q.Len())
+	}
+	q.Done(t1)
+	if _, v, _ := q.Next(); v != "c1" {
+		t.Fatalf("next = %s, want c1", v)
+	}
+}
+
+func TestNewRoundsLanesToAPowerOfTwo(t *testing.T) {
+	for _, tc := range []struct{ in, want int }{{0, 1}, {1, 1}, {3, 4}, {1000, 1024}, {1024, 1024}} {
+		if got := len(New[int](tc.in).lanes); got != tc.want {
+			t.Errorf("New(%d) has %d lanes, want %d", tc.in, got, tc.want)
+		}
 	}
 }
