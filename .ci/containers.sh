@@ -22,8 +22,11 @@ die() { echo "containers.sh: ERROR: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "must run as root (rootful podman serves $SOCK_URL)"
 
 # 1. Packages. netavark + aardvark-dns give user-defined networks with DNS by
-#    container name (Debian 12's podman 4.3 only recommends them).
-pkgs=(podman runc netavark aardvark-dns conmon debootstrap maven)
+#    container name (Debian 12's podman 4.3 only recommends them). netavark
+#    sets up container networking with iptables, which some fresh machines
+#    lack: without it every RUN step and container start fails with
+#    "netavark: No such file or directory (os error 2)".
+pkgs=(podman runc netavark aardvark-dns iptables conmon debootstrap maven)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
