@@ -56,9 +56,9 @@ type Processor struct {
 	cond     *sync.Cond
 	parts    map[topicPartition]*partState
 	partIDs  uint64 // partState ids handed out so far
-	inflight int   // records fetched and not settled
-	inBytes  int64 // their key+value bytes
-	fatal    error // first error that stops the processor
+	inflight int    // records fetched and not settled
+	inBytes  int64  // their key+value bytes
+	fatal    error  // first error that stops the processor
 	fatalCh  chan struct{}
 	failing  atomic.Bool // set with fatal, read without mu by workers
 }
@@ -95,13 +95,19 @@ type partState struct {
 // methods below), so the produce promise, one function for all records,
 // finds its task without a closure allocated per output.
 type task struct {
+	// rec is the fetched record until its handler ran; then its storage
+	// holds the first output record (see produce), so the common one
+	// output per record needs no allocation. What is needed of the fetched
+	// record after that is copied below.
 	rec  *kgo.Record
 	part *partState
 	// The worker's scratch space for this record, set only while a worker
 	// runs it (see worker); nil while the task is queued or producing.
 	*attempt
-	out     kgo.Record   // storage for the first output, the common case
 	chain   []kgo.Record // outputs produced one after the other, if ordered
+	offset  int64
+	size    int64        // key+value bytes, counted against MaxInFlightBytes
+	epoch   int32        // leader epoch
 	pending atomic.Int32 // outputs not yet acknowledged
 	failed  atomic.Bool
 }
@@ -141,9 +147,6 @@ func (*task) Deadline() (time.Time, bool) { return time.Time{}, false }
 func (*task) Done() <-chan struct{}       { return nil }
 func (*task) Err() error                  { return nil }
 func (*task) Value(any) any               { return nil }
-
-// size is what a record counts against the MaxInFlightBytes cap.
-func size(r *kgo.Record) int64 { return int64(len(r.Key) + len(r.Value)) }
 
 // New returns a processor named name (used for the default consumer group,
 // logs and metrics) that runs handler on every record.
@@ -433,10 +436,10 @@ func (p *Processor) dispatch(recs []*kgo.Record) {
 			}
 			t := &slab[used]
 			used++
-			t.rec, t.part = r, ps
+			t.rec, t.part, t.offset, t.epoch, t.size = r, ps, r.Offset, r.LeaderEpoch, int64(len(r.Key)+len(r.Value))
 			ps.inflight++
 			p.inflight++
-			p.inBytes += size(r)
+			p.inBytes += t.size
 			ps.consumed++
 			tasks = append(tasks, t)
 			keys = append(keys, p.orderingKey(ps, r))
@@ -588,14 +591,12 @@ func (p *Processor) produce(t *task, outs []Output) {
 	t.pending.Store(int32(len(outs)))
 	var krs []kgo.Record
 	if len(outs) == 1 {
-		krs = unsafe.Slice(&t.out, 1)
+		krs = unsafe.Slice(t.rec, 1) // the fetched record is not needed any more
 	} else {
 		krs = make([]kgo.Record, len(outs))
 	}
 	for i, o := range outs {
-		kr := &krs[i]
-		kr.Topic, kr.Key, kr.Value, kr.Headers, kr.Timestamp = o.Topic, o.Key, o.Value, toKgoHeaders(o.Headers), t.in.Timestamp
-		kr.Context = t
+		krs[i] = kgo.Record{Topic: o.Topic, Key: o.Key, Value: o.Value, Headers: toKgoHeaders(o.Headers), Timestamp: t.in.Timestamp, Context: t}
 	}
 	if len(krs) == 1 || p.cfg.concurrentOutputs {
 		for i := range krs {
@@ -613,7 +614,7 @@ func (p *Processor) onProduced(kr *kgo.Record, err error) {
 	t := kr.Context.(*task)
 	if err != nil {
 		p.settleFailed(t, fmt.Errorf("processor %s: output of %s/%d@%d to %s: %w: %w",
-			p.cfg.name, t.rec.Topic, t.rec.Partition, t.rec.Offset, kr.Topic, ErrProduce, err))
+			p.cfg.name, t.part.tp.topic, t.part.tp.partition, t.offset, kr.Topic, ErrProduce, err))
 		return
 	}
 	p.metrics.producedTo(kr.Topic).Inc()
@@ -646,11 +647,11 @@ func (p *Processor) finish(t *task) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !t.part.revoked { // revoked also means no longer in p.parts
-		if err := t.part.window.Finish(t.rec.Offset); err != nil {
-			p.failLocked(fmt.Errorf("processor %s: %s/%d: %w", p.cfg.name, t.rec.Topic, t.rec.Partition, err))
+		if err := t.part.window.Finish(t.offset); err != nil {
+			p.failLocked(fmt.Errorf("processor %s: %s/%d: %w", p.cfg.name, t.part.tp.topic, t.part.tp.partition, err))
 		}
-		if t.rec.LeaderEpoch > t.part.epoch {
-			t.part.epoch = t.rec.LeaderEpoch
+		if t.epoch > t.part.epoch {
+			t.part.epoch = t.epoch
 		}
 	}
 	p.settleLocked(t)
@@ -671,7 +672,7 @@ func (p *Processor) settleFailed(t *task, err error) {
 func (p *Processor) settleLocked(t *task) {
 	t.part.inflight--
 	p.inflight--
-	p.inBytes -= size(t.rec)
+	p.inBytes -= t.size
 	p.cond.Broadcast()
 }
 
