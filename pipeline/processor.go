@@ -106,7 +106,7 @@ type task struct {
 	*attempt
 	chain   []kgo.Record // outputs produced one after the other, if ordered
 	offset  int64
-	size    int64        // key+value bytes, counted against MaxInFlightBytes
+	size    int64        // key+value bytes, counted against MaxInFlight's byte cap
 	epoch   int32        // leader epoch
 	pending atomic.Int32 // outputs not yet acknowledged
 	failed  atomic.Bool
@@ -191,6 +191,16 @@ func (p *Processor) clientOptions() []kgo.Opt {
 		// already bounds; kgo's default 10,000-record buffer would make
 		// workers block in Produce long before that.
 		kgo.MaxBufferedRecords(max(100_000, 4*p.cfg.maxRecords)),
+		// franz-go decodes a whole fetch response when it arrives and keeps
+		// it until every record of it was polled, and each record pins
+		// its fetch's memory until it is finished. The limits are on
+		// compressed bytes: with the defaults (1 MiB per partition, 50 MiB
+		// per fetch) a backlog of compressible records had about 140 MiB
+		// decoded and waiting behind a slow handler. Smaller fetches keep
+		// that to a few MiB per partition at no measurable cost in
+		// throughput.
+		kgo.FetchMaxPartitionBytes(256 << 10),
+		kgo.FetchMaxBytes(16 << 20),
 		// A partition resumed after a retry gate joins the next fetch
 		// request; kgo's 5s default long poll would delay it that long.
 		// 500ms is the Java consumer's default.

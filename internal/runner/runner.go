@@ -39,6 +39,9 @@ type Spec struct {
 	Name     string   // processor name: default group, client ID, metrics label
 	Synopsis string   // first lines of --help
 	Inputs   []string // default input topics
+	// MaxInFlight is the default of --max-in-flight; 0 means 50,000, right
+	// for fast handlers. A slow stage sets a few seconds' worth of records.
+	MaxInFlight int
 	// Flags registers the processor's own flags.
 	Flags func(fs *flag.FlagSet)
 	// Handler builds the handler once flags are parsed.
@@ -76,7 +79,11 @@ func (c *Common) register(fs *flag.FlagSet, spec Spec) {
 	fs.StringVar(&c.Inputs, "input", strings.Join(spec.Inputs, ","), "comma-separated input topics")
 	fs.IntVar(&c.Workers, "workers", runtime.GOMAXPROCS(0), "handlers running at once; the default (GOMAXPROCS) suits CPU-bound work")
 	fs.StringVar(&c.Ordering, "ordering", "key", "key: same key in order, different keys in parallel; partition: one record at a time per partition; unordered")
-	fs.IntVar(&c.MaxInFlight, "max-in-flight", 10000, "records fetched but not finished before fetching pauses (bounds memory)")
+	maxInFlight := spec.MaxInFlight
+	if maxInFlight == 0 {
+		maxInFlight = 50_000
+	}
+	fs.IntVar(&c.MaxInFlight, "max-in-flight", maxInFlight, "records fetched but not finished before fetching pauses: bounds memory, and the work redone after a crash or finished before a graceful stop")
 	fs.DurationVar(&c.CommitInterval, "commit-interval", time.Second, "how often finished offsets are committed (also on rebalance and shutdown)")
 	fs.StringVar(&c.Format, "format", "single-object", "Avro wire format: single-object (no registry) or confluent (needs --registry-url)")
 	fs.StringVar(&c.RegistryURL, "registry-url", "", "Confluent Schema Registry URL; implies --format confluent")

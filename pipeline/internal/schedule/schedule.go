@@ -26,24 +26,49 @@ const noLane Ticket = -1
 type entry[T any] struct {
 	v    T
 	lane Ticket
+	seq  uint64 // push order: lower is older
 }
 
 // lane holds the items of the keys that map onto it: busy while its head
 // item is ready or running, the others waiting in arrival order.
 type lane[T any] struct {
 	busy    bool
-	waiting fifo[T]
+	waiting fifo[entry[T]]
 }
 
 // Queue is the scheduler. All its state is guarded by mu; workers block in
 // Next on cond.
+//
+// Runnable items are handed out oldest first (in push order, as far as
+// their keys allow, give or take a bucket; see buckets) from two places:
+// fresh, a queue of the items that were runnable when pushed, and released,
+// the items that waited in their lane and became runnable when the item
+// before them was done. Taking the older of the two heads runs the oldest
+// runnable item. Sending released items to the back of one queue instead
+// starved them: a key with several items waited through the whole queue
+// once per item, holding back its partition's committed offset and pinning
+// the fetch buffers it points into (BenchmarkBacklogMemory grew past 300
+// MiB).
 type Queue[T any] struct {
-	mu     sync.Mutex
-	cond   *sync.Cond
-	ready  fifo[entry[T]]
-	lanes  []lane[T]
-	mask   uint64
-	closed bool
+	mu       sync.Mutex
+	cond     *sync.Cond
+	fresh    fifo[entry[T]]
+	released buckets[T]
+	lanes    []lane[T]
+	mask     uint64
+	seq      uint64
+	closed   bool
+}
+
+func (q *Queue[T]) runnable() int { return q.fresh.len() + q.released.len() }
+
+// popOldest removes and returns the oldest runnable item. The caller checks
+// that one exists.
+func (q *Queue[T]) popOldest() entry[T] {
+	if q.released.len() > 0 && (q.fresh.len() == 0 || q.released.peek().seq < q.fresh.peek().seq) {
+		return q.released.pop()
+	}
+	return q.fresh.pop()
 }
 
 // New returns an empty queue with at least lanes lanes (rounded up to a
@@ -84,18 +109,19 @@ func (q *Queue[T]) PushAll(keys []uint64, vs []T) {
 
 // pushLocked queues an item and reports whether it became ready.
 func (q *Queue[T]) pushLocked(key uint64, v T) bool {
+	q.seq++
 	if key == Unordered {
-		q.ready.push(entry[T]{v, noLane})
+		q.fresh.push(entry[T]{v, noLane, q.seq})
 		return true
 	}
 	i := Ticket(key & q.mask)
 	l := &q.lanes[i]
 	if l.busy {
-		l.waiting.push(v)
+		l.waiting.push(entry[T]{v, i, q.seq})
 		return false
 	}
 	l.busy = true
-	q.ready.push(entry[T]{v, i})
+	q.fresh.push(entry[T]{v, i, q.seq})
 	return true
 }
 
@@ -104,13 +130,13 @@ func (q *Queue[T]) pushLocked(key uint64, v T) bool {
 func (q *Queue[T]) Next() (t Ticket, v T, ok bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for q.ready.len() == 0 && !q.closed {
+	for q.runnable() == 0 && !q.closed {
 		q.cond.Wait()
 	}
 	if q.closed {
 		return noLane, v, false
 	}
-	e := q.ready.pop()
+	e := q.popOldest()
 	return e.lane, e.v, true
 }
 
@@ -122,15 +148,15 @@ func (q *Queue[T]) Next() (t Ticket, v T, ok bool) {
 func (q *Queue[T]) NextBatch(max, workers int, tickets []Ticket, vs []T) ([]Ticket, []T, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for q.ready.len() == 0 && !q.closed {
+	for q.runnable() == 0 && !q.closed {
 		q.cond.Wait()
 	}
 	if q.closed {
 		return tickets, vs, false
 	}
-	n := min(max, (q.ready.len()+workers-1)/workers)
+	n := min(max, (q.runnable()+workers-1)/workers)
 	for range n {
-		e := q.ready.pop()
+		e := q.popOldest()
 		tickets = append(tickets, e.lane)
 		vs = append(vs, e.v)
 	}
@@ -163,7 +189,7 @@ func (q *Queue[T]) release(t Ticket) {
 		l.busy = false
 		return
 	}
-	q.ready.push(entry[T]{l.waiting.pop(), t})
+	q.released.push(l.waiting.pop())
 	q.cond.Signal()
 }
 
@@ -173,9 +199,9 @@ func (q *Queue[T]) Drop(match func(T) bool) []T {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	var dropped []T
-	keep := func(v T) bool {
-		if match(v) {
-			dropped = append(dropped, v)
+	keep := func(e entry[T]) bool {
+		if match(e.v) {
+			dropped = append(dropped, e.v)
 			return false
 		}
 		return true
@@ -186,13 +212,15 @@ func (q *Queue[T]) Drop(match func(T) bool) []T {
 		}
 	}
 	var orphaned []Ticket
-	q.ready.filter(func(e entry[T]) bool {
-		if keep(e.v) {
+	keepRunnable := func(e entry[T]) bool {
+		if keep(e) {
 			return true
 		}
 		orphaned = append(orphaned, e.lane)
 		return false
-	})
+	}
+	q.fresh.filter(keepRunnable)
+	q.released.filter(keepRunnable)
 	// A dropped ready item was its lane's head; the next waiting item (if
 	// any survived) takes its place.
 	for _, t := range orphaned {
@@ -205,7 +233,7 @@ func (q *Queue[T]) Drop(match func(T) bool) []T {
 func (q *Queue[T]) Len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	n := q.ready.len()
+	n := q.runnable()
 	for i := range q.lanes {
 		n += q.lanes[i].waiting.len()
 	}

@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"fmt"
 	"math/rand"
 	"sync"
 	"sync/atomic"
@@ -163,5 +164,99 @@ func TestNewRoundsLanesToAPowerOfTwo(t *testing.T) {
 		if got := len(New[int](tc.in).lanes); got != tc.want {
 			t.Errorf("New(%d) has %d lanes, want %d", tc.in, got, tc.want)
 		}
+	}
+}
+
+// TestRunnableItemsRunOldestFirst: when a key's running item is done, its
+// next item runs before items pushed after it but after older ones, so a
+// key with several items is not sent to the back of the line once per item.
+func TestRunnableItemsRunOldestFirst(t *testing.T) {
+	q := New[string](16)
+	q.Push(keyB, "b1")
+	q.Push(keyA, "a1")
+	q.Push(keyA, "a2")
+	q.Push(keyB+1, "c1")
+	q.Push(keyB+2, "d1")
+	// Take b1 and a1; a1 done makes a2 runnable: older than c1 and d1.
+	_, v1, _ := q.Next()
+	ta, v2, _ := q.Next()
+	if v1 != "b1" || v2 != "a1" {
+		t.Fatalf("first two = %s, %s; want b1, a1", v1, v2)
+	}
+	q.Done(ta)
+	var got []string
+	for q.Len() > 0 {
+		_, v, _ := q.Next()
+		got = append(got, v)
+	}
+	if fmt.Sprint(got) != "[a2 c1 d1]" {
+		t.Fatalf("then %v, want [a2 c1 d1]", got)
+	}
+}
+
+func TestFifo(t *testing.T) {
+	var f fifo[int]
+	var want []int
+	for i := range 100 {
+		f.push(i)
+		want = append(want, i)
+		if i%3 == 2 {
+			if got := f.pop(); got != want[0] {
+				t.Fatalf("step %d: pop = %d, want %d", i, got, want[0])
+			}
+			want = want[1:]
+		}
+	}
+	f.filter(func(v int) bool { return v%2 == 0 })
+	var even []int
+	for _, v := range want {
+		if v%2 == 0 {
+			even = append(even, v)
+		}
+	}
+	if f.len() != len(even) {
+		t.Fatalf("len after filter = %d, want %d", f.len(), len(even))
+	}
+	for _, w := range even {
+		if got := f.peek(); got != w {
+			t.Fatalf("after filter: peek = %d, want %d", got, w)
+		}
+		f.pop()
+	}
+}
+
+func TestBucketsLeaveOldestBucketFirst(t *testing.T) {
+	var b buckets[int]
+	present := map[uint64]bool{}
+	popMin := func() {
+		got := b.pop().seq
+		for s := range present {
+			if s>>bucketShift < got>>bucketShift {
+				t.Fatalf("popped %d while %d, of an older bucket, was queued", got, s)
+			}
+		}
+		delete(present, got)
+	}
+	for i, s := range rand.Perm(5000) {
+		b.push(entry[int]{v: s, seq: uint64(s)})
+		present[uint64(s)] = true
+		if i%5 == 4 {
+			popMin()
+		}
+	}
+	b.filter(func(e entry[int]) bool { return e.seq%2 == 0 })
+	for s := range present {
+		if s%2 != 0 {
+			delete(present, s)
+		}
+	}
+	if b.len() != len(present) {
+		t.Fatalf("len after filter = %d, want %d", b.len(), len(present))
+	}
+	for b.len() > 0 {
+		popMin()
+	}
+	if len(present) != 0 {
+		t.Fatalf("%d entries never popped", len(present))
 	}
 }
