@@ -260,3 +260,37 @@ func TestBucketsLeaveOldestBucketFirst(t *testing.T) {
 		t.Fatalf("%d entries never popped", len(present))
 	}
 }
+
+// TestNoItemWaitsBehindFarNewerOnes models a processor behind a backlog:
+// up to cap items queued, many keys each with several items queued, one
+// worker. Every item that runs while an older one is still runnable or
+// waiting holds back the committed offset of the older one's partition;
+// how far the newest item run gets ahead of the oldest one not yet run
+// must stay near the cap, not grow with the backlog.
+func TestNoItemWaitsBehindFarNewerOnes(t *testing.T) {
+	const capacity, keys, total = 2000, 500, 200_000
+	q := New[int](4096)
+	rng := rand.New(rand.NewSource(1))
+	done := make([]bool, total)
+	oldest, pushed, inQueue, worst := 0, 0, 0, 0
+	for oldest < total {
+		for inQueue < capacity && pushed < total {
+			q.Push(1<<63|uint64(rng.Intn(keys)), pushed)
+			pushed++
+			inQueue++
+		}
+		tickets, vs, _ := q.NextBatch(64, 1, nil, nil)
+		for _, v := range vs {
+			done[v] = true
+			inQueue--
+			worst = max(worst, v-oldest)
+		}
+		for oldest < total && done[oldest] {
+			oldest++
+		}
+		q.DoneAll(tickets)
+	}
+	if limit := capacity + 1<<bucketShift; worst > limit {
+		t.Fatalf("an item ran %d pushes ahead of the oldest unfinished one; want at most %d (cap + one bucket)", worst, limit)
+	}
+}
