@@ -72,7 +72,7 @@ func decode[E any](ctx context.Context, s *schemas.Serde, b []byte, name string,
 	var zero E
 	m, err := s.Decode(ctx, b, name)
 	if err != nil {
-		err = fmt.Errorf("decode %s: %w", name, err)
+		// Serde's errors start with "decode <schema>:" already.
 		if isUnreadable(err) {
 			return zero, pipeline.MarkPoison(err)
 		}

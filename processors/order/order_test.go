@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -191,6 +192,12 @@ func TestDecodeErrorsCarryTheirClass(t *testing.T) {
 		_, err := order.DecodePlaced(context.Background(), newSerde(t), b)
 		if err == nil || pipeline.ClassOf(err) != pipeline.Poison {
 			t.Errorf("DecodePlaced(%q) = %v (class %v), want a poison error", b, err, pipeline.ClassOf(err))
+			continue
+		}
+		// The message shows in dlq list and the demo: it names the schema
+		// once, not once per layer.
+		if msg := err.Error(); !strings.HasPrefix(msg, "decode sluice.orders.OrderPlaced: ") || strings.Count(msg, "decode ") != 1 {
+			t.Errorf("DecodePlaced(%q) error %q: want it to start with \"decode sluice.orders.OrderPlaced: \" and say decode once", b, msg)
 		}
 	}
 }
