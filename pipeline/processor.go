@@ -128,7 +128,8 @@ type attempt struct {
 	parked       bool
 }
 
-// load makes a the attempt of r, read from an input topic.
+// load resets a for running r as read, before any retry-tier rewriting
+// (fromRetryTopic).
 func (a *attempt) load(r *kgo.Record) {
 	a.headers = a.headers[:0]
 	for _, h := range r.Headers {
