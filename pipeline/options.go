@@ -85,8 +85,8 @@ func defaultConfig(name string) config {
 		group:          name,
 		ordering:       KeyOrder,
 		workers:        runtime.GOMAXPROCS(0),
-		maxRecords:     50_000,
-		maxBytes:       64 << 20,
+		maxRecords:     DefaultMaxInFlightRecords,
+		maxBytes:       DefaultMaxInFlightBytes,
 		commitInterval: time.Second,
 		revokeTimeout:  20 * time.Second,
 		drainTimeout:   30 * time.Second,
@@ -116,6 +116,12 @@ func WithOrdering(o Ordering) Option { return func(c *config) { c.ordering = o }
 // Workers sets how many handlers run at once. Default: GOMAXPROCS, right for
 // CPU-bound handlers; raise it for handlers that mostly wait on I/O.
 func Workers(n int) Option { return func(c *config) { c.workers = n } }
+
+// The defaults of MaxInFlight.
+const (
+	DefaultMaxInFlightRecords       = 50_000
+	DefaultMaxInFlightBytes   int64 = 64 << 20
+)
 
 // MaxInFlight caps the records (default 50,000) and value+key bytes
 // (default 64 MiB) that are fetched but not finished. At the cap the

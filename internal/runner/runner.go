@@ -39,8 +39,8 @@ type Spec struct {
 	Name     string   // processor name: default group, client ID, metrics label
 	Synopsis string   // first lines of --help
 	Inputs   []string // default input topics
-	// MaxInFlight is the default of --max-in-flight; 0 means 50,000, right
-	// for fast handlers. A slow stage sets a few seconds' worth of records.
+	// MaxInFlight is the default of --max-in-flight; 0 means the
+	// library's (pipeline.DefaultMaxInFlightRecords), right for fast handlers. A slow stage sets a few seconds' worth of records.
 	MaxInFlight int
 	// Flags registers the processor's own flags.
 	Flags func(fs *flag.FlagSet)
@@ -81,7 +81,7 @@ func (c *Common) register(fs *flag.FlagSet, spec Spec) {
 	fs.StringVar(&c.Ordering, "ordering", "key", "key: same key in order, different keys in parallel; partition: one record at a time per partition; unordered")
 	maxInFlight := spec.MaxInFlight
 	if maxInFlight == 0 {
-		maxInFlight = 50_000
+		maxInFlight = pipeline.DefaultMaxInFlightRecords
 	}
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", maxInFlight, "records fetched but not finished before fetching pauses: bounds memory, and the work redone after a crash or finished before a graceful stop")
 	fs.DurationVar(&c.CommitInterval, "commit-interval", time.Second, "how often finished offsets are committed (also on rebalance and shutdown)")
@@ -222,7 +222,7 @@ func run(spec Spec, c *Common, log *slog.Logger) error {
 		pipeline.Topics(splitList(c.Inputs)...),
 		pipeline.Workers(c.Workers),
 		pipeline.WithOrdering(ordering),
-		pipeline.MaxInFlight(c.MaxInFlight, 64<<20),
+		pipeline.MaxInFlight(c.MaxInFlight, pipeline.DefaultMaxInFlightBytes),
 		pipeline.CommitInterval(c.CommitInterval),
 		pipeline.ClientOptions(append(connOpts, kgo.SessionTimeout(c.SessionTimeout))...),
 		pipeline.Logger(log),
