@@ -5,7 +5,7 @@
 //
 // A processor whose handler gives up on a record of input topic "orders"
 // writes it to "orders.dlq" ([Topic]); records waiting to be retried go to
-// retry tiers "orders.retry.5s", "orders.retry.5m" ([RetryTopic]).
+// retry tiers "orders.retry.5s", "orders.retry.5m" ([failure.RetryTopic]).
 //
 // # Record format
 //
@@ -28,7 +28,7 @@
 //	                         an earlier failing record of the same key
 //	sluice.replayed.from     set by a replay: <dlq topic>/<partition>/<offset>
 //
-// With the runtime's ConnectHeaders option the error headers are Kafka
+// With the runtime's failure.ConnectHeaders option the error headers are Kafka
 // Connect's instead (__connect.errors.topic, .partition, .offset,
 // .class.name, .exception.message, .exception.stacktrace, .connector.name,
 // .task.id, .stage). [Parse] understands both, and so topics written by

@@ -3,7 +3,8 @@ package deadletter_test
 import (
 	"context"
 	"fmt"
-	"time"
+
+	"github.com/sluice-dev/sluice/pipeline/failure"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -11,19 +12,6 @@ import (
 
 	"github.com/sluice-dev/sluice/deadletter"
 )
-
-func ExampleRetryTopic() {
-	for _, d := range []time.Duration{5 * time.Second, 30 * time.Second, 5 * time.Minute, time.Hour} {
-		fmt.Println(deadletter.RetryTopic("orders", d))
-	}
-	fmt.Println(deadletter.Topic("orders"))
-	// Output:
-	// orders.retry.5s
-	// orders.retry.30s
-	// orders.retry.5m
-	// orders.retry.1h
-	// orders.dlq
-}
 
 // Replay a dead-letter topic to the records' origin, then again: the
 // second run finds nothing new.
@@ -36,8 +24,8 @@ func ExampleQueue_Replay() {
 	defer cl.Close()
 	_, _ = kadm.NewClient(cl).CreateTopics(ctx, 1, 1, nil, "orders", "orders.dlq")
 	_ = cl.ProduceSync(ctx, &kgo.Record{Topic: "orders.dlq", Key: []byte("o-1"), Value: []byte("v"), Headers: []kgo.RecordHeader{
-		{Key: deadletter.HeaderError, Value: []byte("payment timeout")},
-		{Key: deadletter.HeaderOriginTopic, Value: []byte("orders")},
+		{Key: failure.HeaderError, Value: []byte("payment timeout")},
+		{Key: failure.HeaderOriginTopic, Value: []byte("orders")},
 	}}).FirstErr()
 
 	q, err := deadletter.Open(ctx, "orders.dlq", conn...)

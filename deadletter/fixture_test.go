@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluice-dev/sluice/deadletter"
+	"github.com/sluice-dev/sluice/pipeline/failure"
 	"github.com/sluice-dev/sluice/pipeline/kafkatest"
 )
 
@@ -73,8 +74,8 @@ func (c *cluster) records(topic string) []*deadletter.Record {
 	return out
 }
 
-// failure describes a dead-letter record to build.
-type failure struct {
+// failed describes a dead-letter record to build.
+type failed struct {
 	partition    int32 // in the dead-letter topic
 	key, class   string
 	err          string
@@ -86,7 +87,7 @@ type failure struct {
 // sluiceRecord builds a dead-letter record as the runtime writes it: the
 // original key, value and a header of the application, plus the sluice.*
 // error headers.
-func sluiceRecord(f failure) *kgo.Record {
+func sluiceRecord(f failed) *kgo.Record {
 	h := func(k, v string) kgo.RecordHeader { return kgo.RecordHeader{Key: k, Value: []byte(v)} }
 	return &kgo.Record{
 		Partition: f.partition,
@@ -94,16 +95,16 @@ func sluiceRecord(f failure) *kgo.Record {
 		Value:     []byte("value of " + f.key),
 		Headers: []kgo.RecordHeader{
 			h("traceparent", "trace-"+f.key),
-			h(deadletter.HeaderAttempts, "3"),
-			h(deadletter.HeaderErrorClass, f.class),
-			h(deadletter.HeaderError, f.err),
-			h(deadletter.HeaderFirstFailure, f.at.Add(-time.Minute).Format(time.RFC3339Nano)),
-			h(deadletter.HeaderLastFailure, f.at.Format(time.RFC3339Nano)),
-			h(deadletter.HeaderOriginTopic, f.origin),
-			h(deadletter.HeaderOriginPartition, "1"),
-			h(deadletter.HeaderOriginOffset, strconv.FormatInt(f.originOffset, 10)),
-			h(deadletter.HeaderOriginTimestamp, f.at.Add(-2*time.Minute).Format(time.RFC3339Nano)),
-			h(deadletter.HeaderProcessor, "validate"),
+			h(failure.HeaderAttempts, "3"),
+			h(failure.HeaderErrorClass, f.class),
+			h(failure.HeaderError, f.err),
+			h(failure.HeaderFirstFailure, f.at.Add(-time.Minute).Format(time.RFC3339Nano)),
+			h(failure.HeaderLastFailure, f.at.Format(time.RFC3339Nano)),
+			h(failure.HeaderOriginTopic, f.origin),
+			h(failure.HeaderOriginPartition, "1"),
+			h(failure.HeaderOriginOffset, strconv.FormatInt(f.originOffset, 10)),
+			h(failure.HeaderOriginTimestamp, f.at.Add(-2*time.Minute).Format(time.RFC3339Nano)),
+			h(failure.HeaderProcessor, "validate"),
 		},
 	}
 }
@@ -119,15 +120,15 @@ func connectRecord(partition int32, key, origin, class, msg string, at time.Time
 		Value:     []byte("value of " + key),
 		Headers: []kgo.RecordHeader{
 			h("traceparent", "trace-"+key),
-			h(deadletter.ConnectHeaderTopic, origin),
-			h(deadletter.ConnectHeaderPartition, "2"),
-			h(deadletter.ConnectHeaderOffset, "77"),
-			h(deadletter.ConnectHeaderConnectorName, "orders-sink"),
-			h(deadletter.ConnectHeaderTaskID, "0"),
-			h(deadletter.ConnectHeaderStage, "VALUE_CONVERTER"),
-			h(deadletter.ConnectHeaderClassName, class),
-			h(deadletter.ConnectHeaderExceptionMessage, msg),
-			h(deadletter.ConnectHeaderStackTrace, class+": "+msg+"\n\tat Converter.java:42"),
+			h(failure.ConnectHeaderTopic, origin),
+			h(failure.ConnectHeaderPartition, "2"),
+			h(failure.ConnectHeaderOffset, "77"),
+			h(failure.ConnectHeaderConnectorName, "orders-sink"),
+			h(failure.ConnectHeaderTaskID, "0"),
+			h(failure.ConnectHeaderStage, "VALUE_CONVERTER"),
+			h(failure.ConnectHeaderClassName, class),
+			h(failure.ConnectHeaderExceptionMessage, msg),
+			h(failure.ConnectHeaderStackTrace, class+": "+msg+"\n\tat Converter.java:42"),
 		},
 	}
 }

@@ -15,7 +15,7 @@ func purgeDLQ(t *testing.T) *cluster {
 	c := newCluster(t, map[string]int32{"orders.dlq": 2})
 	var recs []*kgo.Record
 	for i := range 8 {
-		recs = append(recs, sluiceRecord(failure{partition: int32(i % 2), key: "k", at: time.Now(), origin: "orders"}))
+		recs = append(recs, sluiceRecord(failed{partition: int32(i % 2), key: "k", at: time.Now(), origin: "orders"}))
 	}
 	c.produce("orders.dlq", recs...) // offsets 0-3 in each partition
 	return c

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-dev/sluice/pipeline/failure"
+
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -34,8 +36,8 @@ type UnknownTopicError struct {
 
 func (e *UnknownTopicError) Error() string {
 	msg := fmt.Sprintf("topic %q does not exist", e.Topic)
-	if slices.Contains(e.DeadLetterTopics, Topic(e.Topic)) {
-		msg += fmt.Sprintf(" (did you mean %s, its dead-letter topic?)", Topic(e.Topic))
+	if slices.Contains(e.DeadLetterTopics, failure.DeadLetterTopic(e.Topic)) {
+		msg += fmt.Sprintf(" (did you mean %s, its dead-letter topic?)", failure.DeadLetterTopic(e.Topic))
 	}
 	if len(e.DeadLetterTopics) == 0 {
 		return msg + "; no dead-letter topic (*.dlq) exists on this cluster"

@@ -15,11 +15,11 @@ func sampleDLQ(t *testing.T, now time.Time) *cluster {
 	c := newCluster(t, map[string]int32{"orders": 3, "orders.dlq": 2})
 	ago := func(d time.Duration) time.Time { return now.Add(-d) }
 	c.produce("orders.dlq",
-		sluiceRecord(failure{partition: 0, key: "k1", class: "retryable", err: "payment timeout after 5s", at: ago(3 * time.Hour), origin: "orders", originOffset: 10}),
-		sluiceRecord(failure{partition: 0, key: "k2", class: "poison", err: "decode: not Avro", at: ago(2 * time.Hour), origin: "orders", originOffset: 11}),
-		sluiceRecord(failure{partition: 0, key: "k1", class: "permanent", err: "unknown currency XYZ", at: ago(30 * time.Minute), origin: "orders", originOffset: 12}),
-		sluiceRecord(failure{partition: 1, key: "k3", class: "retryable", err: "Payment TIMEOUT", at: ago(26 * time.Hour), origin: "orders", originOffset: 13}),
-		sluiceRecord(failure{partition: 1, key: "k4", class: "panic", err: "runtime error: index out of range", at: ago(10 * time.Minute), origin: "orders", originOffset: 14}),
+		sluiceRecord(failed{partition: 0, key: "k1", class: "retryable", err: "payment timeout after 5s", at: ago(3 * time.Hour), origin: "orders", originOffset: 10}),
+		sluiceRecord(failed{partition: 0, key: "k2", class: "poison", err: "decode: not Avro", at: ago(2 * time.Hour), origin: "orders", originOffset: 11}),
+		sluiceRecord(failed{partition: 0, key: "k1", class: "permanent", err: "unknown currency XYZ", at: ago(30 * time.Minute), origin: "orders", originOffset: 12}),
+		sluiceRecord(failed{partition: 1, key: "k3", class: "retryable", err: "Payment TIMEOUT", at: ago(26 * time.Hour), origin: "orders", originOffset: 13}),
+		sluiceRecord(failed{partition: 1, key: "k4", class: "panic", err: "runtime error: index out of range", at: ago(10 * time.Minute), origin: "orders", originOffset: 14}),
 		connectRecord(1, "k5", "orders", "org.apache.kafka.connect.errors.DataException", "Converting byte[] to Kafka Connect data failed", ago(time.Hour)),
 	)
 	return c
@@ -108,13 +108,13 @@ func TestReadLimitStopsEarly(t *testing.T) {
 
 func TestReadStopsAtTheEndSeenAtStart(t *testing.T) {
 	c := newCluster(t, map[string]int32{"orders.dlq": 1, "empty.dlq": 3})
-	c.produce("orders.dlq", sluiceRecord(failure{key: "a", at: time.Now(), origin: "orders"}))
+	c.produce("orders.dlq", sluiceRecord(failed{key: "a", at: time.Now(), origin: "orders"}))
 	q := c.open("orders.dlq")
 	n := 0
 	_, err := q.Read(c.ctx, deadletter.Filter{}, func(*deadletter.Record) error {
 		if n == 0 {
 			// Arrives after the read started: not part of it.
-			c.produce("orders.dlq", sluiceRecord(failure{key: "b", at: time.Now(), origin: "orders"}))
+			c.produce("orders.dlq", sluiceRecord(failed{key: "b", at: time.Now(), origin: "orders"}))
 		}
 		n++
 		return nil

@@ -2,25 +2,26 @@ package deadletter
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluice-dev/sluice/pipeline/failure"
 )
 
 // HeaderFormat says which error headers a dead-letter record carries.
-type HeaderFormat string
+type HeaderFormat = failure.Format
 
+// The header formats a dead-letter record may carry.
 const (
-	// FormatSluice is the runtime's sluice.* headers.
-	FormatSluice HeaderFormat = "sluice"
-	// FormatConnect is Kafka Connect's __connect.errors.* headers.
-	FormatConnect HeaderFormat = "connect"
-	// FormatNone is a record with neither: not written by a dead-letter
-	// router. It can be listed but not replayed (it has no origin).
-	FormatNone HeaderFormat = "none"
+	FormatSluice  = failure.FormatSluice
+	FormatConnect = failure.FormatConnect
+	FormatNone    = failure.FormatNone
 )
+
+// Origin locates a dead-letter record's original in the topic it first
+// came from.
+type Origin = failure.Origin
 
 // Record is one record of a dead-letter topic with its error headers
 // parsed. Fields whose header is missing or unparsable are zero (-1 for
@@ -61,76 +62,37 @@ type Record struct {
 	// ReplayedFrom is set when the failed record was itself a replay:
 	// "<dlq topic>/<partition>/<offset>" it was replayed from.
 	ReplayedFrom string
-}
-
-// Origin locates a dead-letter record's original in the topic it first
-// came from.
-type Origin struct {
-	Topic     string // "" when the headers do not say
-	Partition int32  // -1 when unknown
-	Offset    int64  // -1 when unknown
-	Timestamp time.Time
-}
-
-// String writes the origin as "topic/partition/offset", with "?" for what
-// is unknown, or "" when the topic is.
-func (o Origin) String() string {
-	if o.Topic == "" {
-		return ""
-	}
-	p, off := "?", "?"
-	if o.Partition >= 0 {
-		p = strconv.Itoa(int(o.Partition))
-	}
-	if o.Offset >= 0 {
-		off = strconv.FormatInt(o.Offset, 10)
-	}
-	return o.Topic + "/" + p + "/" + off
+	// Replays counts the replays the record went through before it
+	// failed again (0: it never was replayed).
+	Replays int
 }
 
 // Parse reads the error headers of a record fetched from a dead-letter
 // topic. It never fails: a record without error headers has Format
 // FormatNone.
 func Parse(r *kgo.Record) *Record {
-	h := headerMapOf(r.Headers)
-	rec := &Record{
-		Topic:     r.Topic,
-		Partition: r.Partition,
-		Offset:    r.Offset,
-		Timestamp: r.Timestamp.UTC(),
-		Key:       r.Key,
-		Value:     r.Value,
-		Headers:   r.Headers,
-		Format:    FormatNone,
-		Origin:    Origin{Partition: -1, Offset: -1},
+	f, format := failure.Decode(r.Headers)
+	return &Record{
+		Topic:        r.Topic,
+		Partition:    r.Partition,
+		Offset:       r.Offset,
+		Timestamp:    r.Timestamp.UTC(),
+		Key:          r.Key,
+		Value:        r.Value,
+		Headers:      r.Headers,
+		Format:       format,
+		Attempts:     f.Attempts,
+		ErrorClass:   f.Class,
+		Error:        f.Error,
+		FirstFailure: f.FirstFailure,
+		LastFailure:  f.LastFailure,
+		Origin:       f.Origin,
+		Processor:    f.Processor,
+		Due:          f.Due,
+		Parked:       f.Parked,
+		ReplayedFrom: f.ReplayedFrom,
+		Replays:      f.Replays,
 	}
-	for _, hd := range r.Headers {
-		if strings.HasPrefix(hd.Key, sluicePrefix) && hd.Key != HeaderReplayed {
-			rec.Format = FormatSluice
-			break
-		}
-		if strings.HasPrefix(hd.Key, connectPrefix) {
-			rec.Format = FormatConnect
-		}
-	}
-	rec.Attempts, _ = strconv.Atoi(h.get(HeaderAttempts))
-	rec.ErrorClass = h.get(HeaderErrorClass, ConnectHeaderClassName)
-	rec.Error = h.get(HeaderError, ConnectHeaderExceptionMessage)
-	rec.FirstFailure = parseTime(h.get(HeaderFirstFailure))
-	rec.LastFailure = parseTime(h.get(HeaderLastFailure))
-	rec.Origin.Topic = h.get(HeaderOriginTopic, ConnectHeaderTopic)
-	if p, err := strconv.ParseInt(h.get(HeaderOriginPartition, ConnectHeaderPartition), 10, 32); err == nil {
-		rec.Origin.Partition = int32(p)
-	}
-	if o, err := strconv.ParseInt(h.get(HeaderOriginOffset, ConnectHeaderOffset), 10, 64); err == nil {
-		rec.Origin.Offset = o
-	}
-	rec.Origin.Timestamp = parseTime(h.get(HeaderOriginTimestamp))
-	rec.Processor = h.get(HeaderProcessor, ConnectHeaderConnectorName)
-	rec.Due = parseTime(h.get(HeaderDue))
-	rec.Parked = h.get(HeaderParked) == "true"
-	rec.ReplayedFrom = h.get(HeaderReplayed)
-	return rec
 }
 
 // DeadLetteredAt is when the record was dead-lettered: its last failure,
@@ -143,56 +105,23 @@ func (r *Record) DeadLetteredAt() time.Time {
 	return r.Timestamp
 }
 
-// ID is "<topic>/<partition>/<offset>", the value of [HeaderReplayed] for a
+// ID is "<topic>/<partition>/<offset>", the value of [failure.HeaderReplayed] for a
 // replay of r.
 func (r *Record) ID() string { return fmt.Sprintf("%s/%d/%d", r.Topic, r.Partition, r.Offset) }
 
 // ReplayRecord returns the record a replay of r sends to topic: r's key and
 // value bytes unchanged, r's headers in their order without the error
 // headers (every sluice.* and __connect.errors.* header), and
-// [HeaderReplayed] set to r.ID(). Timestamp and partition are left for the
+// [failure.HeaderReplayed] set to r.ID(). Timestamp and partition are left for the
 // producer to choose (now; the key's hash partition).
 func (r *Record) ReplayRecord(topic string) *kgo.Record {
 	hs := make([]kgo.RecordHeader, 0, len(r.Headers)+1)
 	for _, h := range r.Headers {
-		if strings.HasPrefix(h.Key, sluicePrefix) || strings.HasPrefix(h.Key, connectPrefix) {
+		if failure.IsHeader(h.Key) || h.Key == failure.HeaderReplayed || h.Key == failure.HeaderReplays {
 			continue
 		}
 		hs = append(hs, h)
 	}
-	hs = append(hs, kgo.RecordHeader{Key: HeaderReplayed, Value: []byte(r.ID())})
+	hs = append(hs, kgo.RecordHeader{Key: failure.HeaderReplayed, Value: []byte(r.ID())})
 	return &kgo.Record{Topic: topic, Key: r.Key, Value: r.Value, Headers: hs}
-}
-
-// headerMap holds the last value of each header key (the runtime replaces
-// its headers, but a record may have passed through other tools).
-type headerMap map[string]string
-
-func headerMapOf(hs []kgo.RecordHeader) headerMap {
-	m := make(headerMap, len(hs))
-	for _, h := range hs {
-		m[h.Key] = string(h.Value)
-	}
-	return m
-}
-
-// get returns the value of the first of keys present.
-func (m headerMap) get(keys ...string) string {
-	for _, k := range keys {
-		if v, ok := m[k]; ok {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
-}
-
-func parseTime(s string) time.Time {
-	if s == "" {
-		return time.Time{}
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}
-	}
-	return t.UTC()
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/pipeline/failure"
+
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluice-dev/sluice/deadletter"
@@ -12,7 +14,7 @@ import (
 
 func TestParseUnderstandsSluiceHeaders(t *testing.T) {
 	at := time.Date(2025, 6, 1, 12, 0, 0, 123, time.UTC)
-	kr := sluiceRecord(failure{key: "o-1", class: "retryable", err: "payment timeout", at: at, origin: "orders", originOffset: 42})
+	kr := sluiceRecord(failed{key: "o-1", class: "retryable", err: "payment timeout", at: at, origin: "orders", originOffset: 42})
 	kr.Topic, kr.Offset = "orders.dlq", 7
 	r := deadletter.Parse(kr)
 	if r.Format != deadletter.FormatSluice || r.Attempts != 3 || r.ErrorClass != "retryable" || r.Error != "payment timeout" {
@@ -56,8 +58,8 @@ func TestParseUnderstandsConnectHeaders(t *testing.T) {
 
 func TestParseLeavesUnknownFieldsZero(t *testing.T) {
 	r := deadletter.Parse(&kgo.Record{Topic: "x.dlq", Value: []byte("v"), Headers: []kgo.RecordHeader{
-		{Key: deadletter.HeaderAttempts, Value: []byte("many")},
-		{Key: deadletter.HeaderOriginPartition, Value: []byte("?")},
+		{Key: failure.HeaderAttempts, Value: []byte("many")},
+		{Key: failure.HeaderOriginPartition, Value: []byte("?")},
 	}})
 	if r.Format != deadletter.FormatSluice || r.Attempts != 0 || r.Origin.Partition != -1 || r.Origin.Offset != -1 || r.Origin.String() != "" {
 		t.Errorf("parsed %+v", r)
@@ -68,8 +70,8 @@ func TestParseLeavesUnknownFieldsZero(t *testing.T) {
 }
 
 func TestReplayRecordKeepsTheOriginalAndDropsErrorHeaders(t *testing.T) {
-	kr := sluiceRecord(failure{key: "o-1", class: "poison", err: "bad", at: time.Now(), origin: "orders"})
-	kr.Headers = append(kr.Headers, kgo.RecordHeader{Key: deadletter.HeaderReplayed, Value: []byte("orders.dlq/0/1")})
+	kr := sluiceRecord(failed{key: "o-1", class: "poison", err: "bad", at: time.Now(), origin: "orders"})
+	kr.Headers = append(kr.Headers, kgo.RecordHeader{Key: failure.HeaderReplayed, Value: []byte("orders.dlq/0/1")})
 	kr.Topic, kr.Partition, kr.Offset = "orders.dlq", 1, 9
 	out := deadletter.Parse(kr).ReplayRecord("orders")
 	if out.Topic != "orders" || string(out.Key) != "o-1" || string(out.Value) != "value of o-1" {

@@ -42,7 +42,7 @@ func avroRecord(t *testing.T, serde *schemas.Serde, at time.Time) *deadletter.Re
 	if err != nil {
 		t.Fatal(err)
 	}
-	kr := sluiceRecord(failure{key: "o-1", class: "retryable", err: "timeout", at: at, origin: "orders", originOffset: 5})
+	kr := sluiceRecord(failed{key: "o-1", class: "retryable", err: "timeout", at: at, origin: "orders", originOffset: 5})
 	kr.Topic, kr.Value = "orders.dlq", v
 	return deadletter.Parse(kr)
 }

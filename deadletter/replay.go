@@ -32,12 +32,12 @@ type replayConfig struct {
 }
 
 // ToOrigin sends each record back to the topic it first came from
-// ([HeaderOriginTopic], or Connect's [ConnectHeaderTopic]). The default.
+// ([failure.HeaderOriginTopic], or Connect's [failure.ConnectHeaderTopic]). The default.
 func ToOrigin() ReplayOption { return func(c *replayConfig) { c.toRetry, c.delay = false, 0 } }
 
 // ToFirstRetry sends each record to its origin's first retry tier: the
 // existing topic "<origin>.retry.<delay>" with the shortest delay (see
-// [RetryTopic]), so it is retried after that delay instead of at once.
+// [failure.RetryTopic]), so it is retried after that delay instead of at once.
 func ToFirstRetry() ReplayOption { return func(c *replayConfig) { c.toRetry, c.delay = true, 0 } }
 
 // ToRetryTier sends each record to its origin's retry tier for delay d,
@@ -129,7 +129,7 @@ func (s ReplayStats) clone() ReplayStats {
 // Replay sends the dead-letter records the options select back to their
 // origin topic (or a retry tier), each as [Record.ReplayRecord] builds it:
 // the original key, value and headers, without the error headers, with
-// [HeaderReplayed].
+// [failure.HeaderReplayed].
 //
 // It examines every record from where the last replay of this topic
 // stopped (or from the start, the first time or with [FromStart]) to the

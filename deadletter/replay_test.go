@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/pipeline/failure"
+
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -25,12 +27,12 @@ func replayDLQ(t *testing.T, extra ...string) *cluster {
 	c := newCluster(t, topics)
 	now := time.Now()
 	c.produce("orders.dlq",
-		sluiceRecord(failure{key: "o-1", class: "poison", err: "bad currency", at: now, origin: "orders", originOffset: 1}),
-		sluiceRecord(failure{key: "o-2", class: "retryable", err: "payment timeout", at: now, origin: "orders", originOffset: 2}),
+		sluiceRecord(failed{key: "o-1", class: "poison", err: "bad currency", at: now, origin: "orders", originOffset: 1}),
+		sluiceRecord(failed{key: "o-2", class: "retryable", err: "payment timeout", at: now, origin: "orders", originOffset: 2}),
 		connectRecord(0, "p-1", "payments", "DataException", "bad bytes", now),
 		&kgo.Record{Key: []byte("stray"), Value: []byte("no headers")},
-		sluiceRecord(failure{key: "o-3", class: "panic", err: "nil map", at: now, origin: "orders", originOffset: 3}),
-		sluiceRecord(failure{key: "o-1", class: "permanent", err: "rejected", at: now, origin: "orders", originOffset: 4}),
+		sluiceRecord(failed{key: "o-3", class: "panic", err: "nil map", at: now, origin: "orders", originOffset: 3}),
+		sluiceRecord(failed{key: "o-1", class: "permanent", err: "rejected", at: now, origin: "orders", originOffset: 4}),
 	)
 	return c
 }
@@ -51,7 +53,7 @@ func replayedOnce(t *testing.T, c *cluster, topics ...string) int {
 	seen := map[string]bool{}
 	for _, topic := range topics {
 		for _, r := range c.records(topic) {
-			from, _ := header(r, deadletter.HeaderReplayed)
+			from, _ := header(r, failure.HeaderReplayed)
 			if seen[from] {
 				t.Errorf("%s replayed twice", from)
 			}
@@ -75,9 +77,9 @@ func TestReplaySendsOriginalsBackOnceWithTheReplayedHeader(t *testing.T) {
 	}
 	dlq := c.records("orders.dlq")
 	for _, r := range orders {
-		from, ok := header(r, deadletter.HeaderReplayed)
+		from, ok := header(r, failure.HeaderReplayed)
 		if !ok {
-			t.Fatalf("%s has no %s header", r.ID(), deadletter.HeaderReplayed)
+			t.Fatalf("%s has no %s header", r.ID(), failure.HeaderReplayed)
 		}
 		var src *deadletter.Record
 		for _, d := range dlq {
@@ -95,14 +97,14 @@ func TestReplaySendsOriginalsBackOnceWithTheReplayedHeader(t *testing.T) {
 			t.Errorf("%s lost the application header: %q", r.ID(), tp)
 		}
 		for _, h := range r.Headers {
-			if strings.HasPrefix(h.Key, "sluice.") && h.Key != deadletter.HeaderReplayed {
+			if strings.HasPrefix(h.Key, "sluice.") && h.Key != failure.HeaderReplayed {
 				t.Errorf("%s kept error header %s", r.ID(), h.Key)
 			}
 		}
 	}
 	payments := c.records("payments")
 	if len(payments) != 1 || len(payments[0].Headers) != 2 {
-		t.Fatalf("payments: %d records, headers %v; want 1 with traceparent and %s", len(payments), payments[0].Headers, deadletter.HeaderReplayed)
+		t.Fatalf("payments: %d records, headers %v; want 1 with traceparent and %s", len(payments), payments[0].Headers, failure.HeaderReplayed)
 	}
 
 	again := replay(t, c)
@@ -113,7 +115,7 @@ func TestReplaySendsOriginalsBackOnceWithTheReplayedHeader(t *testing.T) {
 		t.Errorf("after a second replay orders has %d records, want still 4", n)
 	}
 
-	c.produce("orders.dlq", sluiceRecord(failure{key: "o-9", class: "poison", err: "new", at: time.Now(), origin: "orders"}))
+	c.produce("orders.dlq", sluiceRecord(failed{key: "o-9", class: "poison", err: "new", at: time.Now(), origin: "orders"}))
 	third := replay(t, c)
 	if third.Examined != 1 || third.Replayed != 1 || len(c.records("orders")) != 5 {
 		t.Errorf("replay of one new record: %+v, orders has %d records", third, len(c.records("orders")))
@@ -162,8 +164,8 @@ func TestReplayProgressCoversSkippedRecords(t *testing.T) {
 func TestReplayOfOnePartitionLeavesTheOthers(t *testing.T) {
 	c := newCluster(t, map[string]int32{"orders": 1, "orders.dlq": 2})
 	c.produce("orders.dlq",
-		sluiceRecord(failure{partition: 0, key: "a", at: time.Now(), origin: "orders"}),
-		sluiceRecord(failure{partition: 1, key: "b", at: time.Now(), origin: "orders"}),
+		sluiceRecord(failed{partition: 0, key: "a", at: time.Now(), origin: "orders"}),
+		sluiceRecord(failed{partition: 1, key: "b", at: time.Now(), origin: "orders"}),
 	)
 	if st := replay(t, c, deadletter.WithFilter(deadletter.Filter{Partitions: []int32{1}})); st.Replayed != 1 || st.Examined != 1 {
 		t.Errorf("partition 1 replay %+v", st)
@@ -234,7 +236,7 @@ func TestReplayAfterACrashMidBatchSendsNothingTwice(t *testing.T) {
 	if err := crashed.BeginTransaction(); err != nil {
 		t.Fatal(err)
 	}
-	ghost := deadletter.Parse(sluiceRecord(failure{key: "o-1", at: time.Now(), origin: "orders"}))
+	ghost := deadletter.Parse(sluiceRecord(failed{key: "o-1", at: time.Now(), origin: "orders"}))
 	ghost.Topic = "orders.dlq"
 	if err := crashed.ProduceSync(c.ctx, ghost.ReplayRecord("orders")).FirstErr(); err != nil {
 		t.Fatal(err)
@@ -253,7 +255,7 @@ func TestReplayRateIsApplied(t *testing.T) {
 	c := newCluster(t, map[string]int32{"orders": 1, "orders.dlq": 1})
 	var recs []*kgo.Record
 	for range 25 {
-		recs = append(recs, sluiceRecord(failure{key: "k", at: time.Now(), origin: "orders"}))
+		recs = append(recs, sluiceRecord(failed{key: "k", at: time.Now(), origin: "orders"}))
 	}
 	c.produce("orders.dlq", recs...)
 	clock := time.Unix(0, 0)
@@ -318,7 +320,7 @@ func TestReplayInSmallBatchesAcrossPartitionsSendsEachRecordOnce(t *testing.T) {
 	c := newCluster(t, map[string]int32{"orders": 2, "orders.dlq": 3})
 	var recs []*kgo.Record
 	for i := range 30 {
-		recs = append(recs, sluiceRecord(failure{partition: int32(i % 3), key: "k" + string(rune('a'+i)), at: time.Now(), origin: "orders"}))
+		recs = append(recs, sluiceRecord(failed{partition: int32(i % 3), key: "k" + string(rune('a'+i)), at: time.Now(), origin: "orders"}))
 	}
 	c.produce("orders.dlq", recs...)
 	total := 0

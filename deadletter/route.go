@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/sluice-dev/sluice/pipeline/failure"
 )
 
 // errNoOrigin marks a record without an origin topic header: it cannot be
 // replayed, so replays count and skip it.
-var errNoOrigin = errors.New("no origin topic header (" + HeaderOriginTopic + " or " + ConnectHeaderTopic + ")")
+var errNoOrigin = errors.New("no origin topic header (" + failure.HeaderOriginTopic + " or " + failure.ConnectHeaderTopic + ")")
 
 // router picks the topic a replayed record goes to. It lists the cluster's
 // topics once, so it sees topics as they were when the replay started.
@@ -29,7 +31,7 @@ func newRouter(ctx context.Context, q *Queue, cfg replayConfig) (*router, error)
 	shortest := map[string]time.Duration{}
 	for _, name := range tds.Names() {
 		rt.topics[name] = true
-		if in, d, ok := ParseRetryTopic(name); ok && (shortest[in] == 0 || d < shortest[in]) {
+		if in, d, ok := failure.ParseRetryTopic(name); ok && (shortest[in] == 0 || d < shortest[in]) {
 			shortest[in] = d
 			rt.tiers[in] = name
 		}
@@ -51,7 +53,7 @@ func (rt *router) target(rec *Record) (string, error) {
 		return origin, nil
 	}
 	if rt.delay > 0 {
-		t := RetryTopic(origin, rt.delay)
+		t := failure.RetryTopic(origin, rt.delay)
 		if !rt.topics[t] {
 			return "", fmt.Errorf("record %s: retry tier %s of origin %s does not exist", rec.ID(), t, origin)
 		}

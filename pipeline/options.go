@@ -181,7 +181,7 @@ func OnError(h ErrorHandler) Option { return func(c *config) { c.onError = h } }
 func StopOnError() Option { return func(c *config) { c.onError = stopOnError } }
 
 // RetryDelays sets the retry tiers: a record whose handler fails with a
-// Retryable error goes to topic <input>.retry.<delays[0]> (see deadletter.RetryTopic),
+// Retryable error goes to topic <input>.retry.<delays[0]> (see failure.RetryTopic),
 // is processed again once that delay has passed, on failure goes to the
 // next tier, and after the last one to the dead-letter topic. The processor
 // consumes its own retry topics; waiting for a record to be due pauses that

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/pipeline/failure"
+
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluice-dev/sluice/deadletter"
@@ -48,12 +50,12 @@ func redriveRoundTrip(t testing.TB, brokers []string, in, out string) string {
 	}
 	stop := run(t, p)
 	const poisoned = n / everyNth
-	dlq := consumeAll(t, brokers, deadletter.Topic(in), poisoned, 60*time.Second)
+	dlq := consumeAll(t, brokers, failure.DeadLetterTopic(in), poisoned, 60*time.Second)
 	if len(dlq) != poisoned {
 		t.Fatalf("%d records in the DLQ, want %d", len(dlq), poisoned)
 	}
 	for _, r := range dlq {
-		if got := header(r, deadletter.HeaderAttempts); got != "3" {
+		if got := header(r, failure.HeaderAttempts); got != "3" {
 			t.Fatalf("DLQ record %s has attempts %q, want 3 (first try + 2 tiers)", r.Value, got)
 		}
 	}
@@ -62,7 +64,7 @@ func redriveRoundTrip(t testing.TB, brokers []string, in, out string) string {
 	}
 
 	fixed.Store(true) // the dependency is back
-	q, err := deadletter.Open(context.Background(), deadletter.Topic(in), kgo.SeedBrokers(brokers...))
+	q, err := deadletter.Open(context.Background(), failure.DeadLetterTopic(in), kgo.SeedBrokers(brokers...))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sluice-dev/sluice/deadletter"
+	"github.com/sluice-dev/sluice/pipeline/failure"
+
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -33,7 +34,7 @@ func newRetryRoutes(cfg *config) retryRoutes {
 	r := retryRoutes{delays: cfg.retryDelays, tiers: map[string][]string{}, of: map[string]tierRef{}, dlq: map[string]string{}}
 	for _, in := range cfg.topics {
 		for i, d := range cfg.retryDelays {
-			t := deadletter.RetryTopic(in, d)
+			t := failure.RetryTopic(in, d)
 			r.tiers[in] = append(r.tiers[in], t)
 			r.of[t] = tierRef{in, i}
 		}
@@ -136,26 +137,26 @@ func (t *task) fromRetryTopic(ref tierRef) {
 	for _, h := range t.in.Headers {
 		v := string(h.Value)
 		switch h.Key {
-		case deadletter.HeaderAttempts:
+		case failure.HeaderAttempts:
 			t.in.Attempt, _ = strconv.Atoi(v)
-		case deadletter.HeaderOriginTopic:
+		case failure.HeaderOriginTopic:
 			t.in.Topic = v
-		case deadletter.HeaderOriginPartition:
+		case failure.HeaderOriginPartition:
 			if n, err := strconv.ParseInt(v, 10, 32); err == nil {
 				t.in.Partition = int32(n)
 			}
-		case deadletter.HeaderOriginOffset:
+		case failure.HeaderOriginOffset:
 			t.in.Offset, _ = strconv.ParseInt(v, 10, 64)
-		case deadletter.HeaderOriginTimestamp:
+		case failure.HeaderOriginTimestamp:
 			t.in.Timestamp, _ = time.Parse(time.RFC3339Nano, v)
-		case deadletter.HeaderFirstFailure:
+		case failure.HeaderFirstFailure:
 			t.firstFailure, _ = time.Parse(time.RFC3339Nano, v)
-		case deadletter.HeaderParked:
+		case failure.HeaderParked:
 			t.parked = v == "true"
 		default:
 			// The retry path's own headers are rebuilt on every hop; a
 			// replay marker stays so a record failing again shows it.
-			if !strings.HasPrefix(h.Key, "sluice.") || h.Key == deadletter.HeaderReplayed {
+			if !strings.HasPrefix(h.Key, "sluice.") || h.Key == failure.HeaderReplayed {
 				kept = append(kept, h)
 			}
 		}
@@ -169,8 +170,8 @@ func (p *Processor) retryRecord(t *task, tier int, attempts int, cause error, pa
 	topic := p.routes.tiers[t.input][tier]
 	hs := p.failureHeaders(t, attempts, cause, now)
 	hs = append(hs,
-		Header{deadletter.HeaderDue, []byte(now.Add(p.routes.delays[tier]).UTC().Format(time.RFC3339Nano))},
-		Header{deadletter.HeaderParked, []byte(strconv.FormatBool(parked))},
+		Header{failure.HeaderDue, []byte(now.Add(p.routes.delays[tier]).UTC().Format(time.RFC3339Nano))},
+		Header{failure.HeaderParked, []byte(strconv.FormatBool(parked))},
 	)
 	return Output{Topic: topic, Key: t.in.Key, Value: t.in.Value, Headers: append(append([]Header(nil), t.in.Headers...), hs...)}
 }
@@ -180,15 +181,15 @@ func (p *Processor) deadLetterRecord(t *task, attempts int, cause error, now tim
 	var hs []Header
 	if p.cfg.connectHeaders {
 		hs = []Header{
-			{deadletter.ConnectHeaderTopic, []byte(t.in.Topic)},
-			{deadletter.ConnectHeaderPartition, []byte(strconv.Itoa(int(t.in.Partition)))},
-			{deadletter.ConnectHeaderOffset, []byte(strconv.FormatInt(t.in.Offset, 10))},
-			{deadletter.ConnectHeaderConnectorName, []byte(p.cfg.name)},
-			{deadletter.ConnectHeaderTaskID, []byte("0")},
-			{deadletter.ConnectHeaderStage, []byte("TASK_PUT")},
-			{deadletter.ConnectHeaderClassName, []byte(p.classOf(cause).String())},
-			{deadletter.ConnectHeaderExceptionMessage, []byte(cause.Error())},
-			{deadletter.HeaderAttempts, []byte(strconv.Itoa(attempts))},
+			{failure.ConnectHeaderTopic, []byte(t.in.Topic)},
+			{failure.ConnectHeaderPartition, []byte(strconv.Itoa(int(t.in.Partition)))},
+			{failure.ConnectHeaderOffset, []byte(strconv.FormatInt(t.in.Offset, 10))},
+			{failure.ConnectHeaderConnectorName, []byte(p.cfg.name)},
+			{failure.ConnectHeaderTaskID, []byte("0")},
+			{failure.ConnectHeaderStage, []byte("TASK_PUT")},
+			{failure.ConnectHeaderClassName, []byte(p.classOf(cause).String())},
+			{failure.ConnectHeaderExceptionMessage, []byte(cause.Error())},
+			{failure.HeaderAttempts, []byte(strconv.Itoa(attempts))},
 		}
 	} else {
 		hs = p.failureHeaders(t, attempts, cause, now)
@@ -207,16 +208,16 @@ func (p *Processor) failureHeaders(t *task, attempts int, cause error, now time.
 	}
 	ts := func(tm time.Time) []byte { return []byte(tm.UTC().Format(time.RFC3339Nano)) }
 	return []Header{
-		{deadletter.HeaderAttempts, []byte(strconv.Itoa(attempts))},
-		{deadletter.HeaderErrorClass, []byte(class)},
-		{deadletter.HeaderError, []byte(msg)},
-		{deadletter.HeaderFirstFailure, ts(first)},
-		{deadletter.HeaderLastFailure, ts(now)},
-		{deadletter.HeaderOriginTopic, []byte(t.in.Topic)},
-		{deadletter.HeaderOriginPartition, []byte(strconv.Itoa(int(t.in.Partition)))},
-		{deadletter.HeaderOriginOffset, []byte(strconv.FormatInt(t.in.Offset, 10))},
-		{deadletter.HeaderOriginTimestamp, ts(t.in.Timestamp)},
-		{deadletter.HeaderProcessor, []byte(p.cfg.name)},
+		{failure.HeaderAttempts, []byte(strconv.Itoa(attempts))},
+		{failure.HeaderErrorClass, []byte(class)},
+		{failure.HeaderError, []byte(msg)},
+		{failure.HeaderFirstFailure, ts(first)},
+		{failure.HeaderLastFailure, ts(now)},
+		{failure.HeaderOriginTopic, []byte(t.in.Topic)},
+		{failure.HeaderOriginPartition, []byte(strconv.Itoa(int(t.in.Partition)))},
+		{failure.HeaderOriginOffset, []byte(strconv.FormatInt(t.in.Offset, 10))},
+		{failure.HeaderOriginTimestamp, ts(t.in.Timestamp)},
+		{failure.HeaderProcessor, []byte(p.cfg.name)},
 	}
 }
 
@@ -397,7 +398,7 @@ func (p *Processor) ungateLocked(ps *partState) {
 // its sluice.due header (zero if absent).
 func retryDue(r *kgo.Record) time.Time {
 	for _, h := range r.Headers {
-		if h.Key == deadletter.HeaderDue {
+		if h.Key == failure.HeaderDue {
 			t, _ := time.Parse(time.RFC3339Nano, string(h.Value))
 			return t
 		}

@@ -12,9 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/pipeline/failure"
+
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/sluice-dev/sluice/deadletter"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
@@ -192,19 +193,19 @@ func TestFailedRecordsEndWhereTheyShould(t *testing.T) {
 		}
 		o := origin[v]
 		checks := map[string]string{
-			deadletter.HeaderAttempts:        strconv.Itoa(want.attempts),
-			deadletter.HeaderErrorClass:      want.class,
-			deadletter.HeaderOriginTopic:     "in",
-			deadletter.HeaderOriginPartition: strconv.Itoa(int(o.Partition)),
-			deadletter.HeaderOriginOffset:    strconv.FormatInt(o.Offset, 10),
-			deadletter.HeaderProcessor:       "mixed",
+			failure.HeaderAttempts:        strconv.Itoa(want.attempts),
+			failure.HeaderErrorClass:      want.class,
+			failure.HeaderOriginTopic:     "in",
+			failure.HeaderOriginPartition: strconv.Itoa(int(o.Partition)),
+			failure.HeaderOriginOffset:    strconv.FormatInt(o.Offset, 10),
+			failure.HeaderProcessor:       "mixed",
 		}
 		for k, w := range checks {
 			if got := header(r, k); got != w {
 				t.Errorf("%s: DLQ header %s = %q, want %q", v, k, got, w)
 			}
 		}
-		if header(r, deadletter.HeaderError) == "" || string(r.Key) != v {
+		if header(r, failure.HeaderError) == "" || string(r.Key) != v {
 			t.Errorf("%s: DLQ record lacks the error or changed the key (%q)", v, r.Key)
 		}
 	}

@@ -9,18 +9,19 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/sluice-dev/sluice/pipeline/failure"
+
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 
-	"github.com/sluice-dev/sluice/deadletter"
 	"github.com/sluice-dev/sluice/processors/order"
 )
 
 // topicDLQ is validate's dead-letter topic, where the runtime sends the
 // poison records of orders. validate would create it at start; the demo
 // creates it first so that the tally follows it from the beginning.
-var topicDLQ = deadletter.Topic(order.TopicPlaced)
+var topicDLQ = failure.DeadLetterTopic(order.TopicPlaced)
 
 // pipelineTopics are the topics the demo creates, in pipeline order.
 var pipelineTopics = []string{

@@ -8,9 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/pipeline/failure"
+
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/sluice-dev/sluice/deadletter"
 	"github.com/sluice-dev/sluice/pipeline/kafkatest"
 )
 
@@ -44,9 +45,9 @@ func fakeDLQ(t *testing.T) []string {
 	for i, msg := range []string{"payment timeout", "bad currency", "payment timeout again"} {
 		h := func(k, v string) kgo.RecordHeader { return kgo.RecordHeader{Key: k, Value: []byte(v)} }
 		r := &kgo.Record{Key: []byte("o-" + string(rune('1'+i))), Value: []byte("not avro"), Headers: []kgo.RecordHeader{
-			h(deadletter.HeaderAttempts, "2"), h(deadletter.HeaderErrorClass, "retryable"), h(deadletter.HeaderError, msg),
-			h(deadletter.HeaderLastFailure, time.Now().Add(-time.Hour).Format(time.RFC3339Nano)),
-			h(deadletter.HeaderOriginTopic, "orders"), h(deadletter.HeaderOriginPartition, "0"), h(deadletter.HeaderOriginOffset, "9"),
+			h(failure.HeaderAttempts, "2"), h(failure.HeaderErrorClass, "retryable"), h(failure.HeaderError, msg),
+			h(failure.HeaderLastFailure, time.Now().Add(-time.Hour).Format(time.RFC3339Nano)),
+			h(failure.HeaderOriginTopic, "orders"), h(failure.HeaderOriginPartition, "0"), h(failure.HeaderOriginOffset, "9"),
 		}}
 		if err := cl.ProduceSync(context.Background(), r).FirstErr(); err != nil {
 			t.Fatal(err)

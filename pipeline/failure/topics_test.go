@@ -1,10 +1,10 @@
-package deadletter_test
+package failure_test
 
 import (
 	"testing"
 	"time"
 
-	"github.com/sluice-dev/sluice/deadletter"
+	"github.com/sluice-dev/sluice/pipeline/failure"
 )
 
 func TestRetryTopicDropsTrailingZeroUnits(t *testing.T) {
@@ -23,21 +23,21 @@ func TestRetryTopicDropsTrailingZeroUnits(t *testing.T) {
 		{500 * time.Millisecond, "orders.retry.500ms"},
 		{24 * time.Hour, "orders.retry.24h"},
 	} {
-		got := deadletter.RetryTopic("orders", c.d)
+		got := failure.RetryTopic("orders", c.d)
 		if got != c.want {
-			t.Errorf("RetryTopic(orders, %v) = %q, want %q", c.d, got, c.want)
+			t.Errorf("failure.RetryTopic(orders, %v) = %q, want %q", c.d, got, c.want)
 		}
-		in, d, ok := deadletter.ParseRetryTopic(got)
+		in, d, ok := failure.ParseRetryTopic(got)
 		if !ok || in != "orders" || d != c.d {
-			t.Errorf("ParseRetryTopic(%q) = %q, %v, %v; want orders, %v, true", got, in, d, ok, c.d)
+			t.Errorf("failure.ParseRetryTopic(%q) = %q, %v, %v; want orders, %v, true", got, in, d, ok, c.d)
 		}
 	}
 	for _, name := range []string{"orders", "orders.dlq", "orders.retry.", "orders.retry.soon", ".retry.5s", "orders.retry.-5s"} {
-		if _, _, ok := deadletter.ParseRetryTopic(name); ok {
-			t.Errorf("ParseRetryTopic(%q) ok, want not a retry topic", name)
+		if _, _, ok := failure.ParseRetryTopic(name); ok {
+			t.Errorf("failure.ParseRetryTopic(%q) ok, want not a retry topic", name)
 		}
 	}
-	if got := deadletter.Topic("orders"); got != "orders.dlq" {
+	if got := failure.DeadLetterTopic("orders"); got != "orders.dlq" {
 		t.Errorf("Topic(orders) = %q", got)
 	}
 }
