@@ -117,7 +117,7 @@ func (r *Record) ID() string { return fmt.Sprintf("%s/%d/%d", r.Topic, r.Partiti
 func (r *Record) ReplayRecord(topic string) *kgo.Record {
 	hs := make([]kgo.RecordHeader, 0, len(r.Headers)+1)
 	for _, h := range r.Headers {
-		if failure.IsHeader(h.Key) || h.Key == failure.HeaderReplayed || h.Key == failure.HeaderReplays {
+		if failure.IsHeader(h.Key) || failure.IsReplayHeader(h.Key) {
 			continue
 		}
 		hs = append(hs, h)

@@ -46,6 +46,11 @@ const (
 	// HeaderReplays counts how many times the record was replayed from a
 	// dead-letter topic. It survives failures, like HeaderReplayed.
 	HeaderReplays = "sluice.replays"
+	// HeaderReplayAttempts is the attempts count of the dead-letter record
+	// a replay sent: the runtime counts a replayed record's attempts on
+	// from it, so sluice.attempts is the total over all replays (the
+	// retry tiers are still chosen by the attempts since the replay).
+	HeaderReplayAttempts = "sluice.replay.attempts"
 )
 
 // Kafka Connect's dead-letter header names
@@ -175,15 +180,24 @@ type Failure struct {
 	// of the last replay, and how many replays there were.
 	ReplayedFrom string
 	Replays      int
+	// ReplayAttempts is the attempts count carried by the last replay
+	// (HeaderReplayAttempts); Attempts already includes it.
+	ReplayAttempts int
 }
 
 // IsHeader reports whether key is a header this format writes (either
 // flavour). A replay drops these; the replay headers are not among them.
 func IsHeader(key string) bool {
-	if key == HeaderReplayed || key == HeaderReplays {
+	if IsReplayHeader(key) {
 		return false
 	}
 	return strings.HasPrefix(key, SluicePrefix) || strings.HasPrefix(key, ConnectPrefix)
+}
+
+// IsReplayHeader reports whether key is one of the headers a replay adds,
+// which stay on the record through later failures.
+func IsReplayHeader(key string) bool {
+	return key == HeaderReplayed || key == HeaderReplays || key == HeaderReplayAttempts
 }
 
 // AppendHeaders appends f in Sluice's headers to hs. Due and Parked are
@@ -233,6 +247,9 @@ func appendReplay(hs []kgo.RecordHeader, f *Failure) []kgo.RecordHeader {
 	if f.Replays > 0 {
 		hs = append(hs, h(HeaderReplays, strconv.Itoa(f.Replays)))
 	}
+	if f.ReplayAttempts > 0 {
+		hs = append(hs, h(HeaderReplayAttempts, strconv.Itoa(f.ReplayAttempts)))
+	}
 	return hs
 }
 
@@ -278,6 +295,8 @@ func Decode(hs []kgo.RecordHeader) (Failure, Format) {
 			f.ReplayedFrom = v
 		case HeaderReplays:
 			f.Replays, _ = strconv.Atoi(v)
+		case HeaderReplayAttempts:
+			f.ReplayAttempts, _ = strconv.Atoi(v)
 		case ConnectHeaderTopic:
 			connect.Origin.Topic = v
 		case ConnectHeaderPartition:
