@@ -61,14 +61,14 @@ func ExampleNew() {
 // other while different keys run in parallel, even within one partition.
 // PartitionOrder runs one record at a time per partition; Unordered runs
 // anything in parallel. Commits never pass an unfinished record in any mode.
-func ExampleWithOrdering() {
+func ExampleOrderBy() {
 	slowWork := func(_ context.Context, r *pipeline.Record) ([]pipeline.Output, error) {
 		time.Sleep(time.Millisecond) // a call to a slow service, say
 		return nil, nil
 	}
 	_, err := pipeline.New("enricher", slowWork,
 		pipeline.Topics("events"),
-		pipeline.WithOrdering(pipeline.KeyOrder),
+		pipeline.OrderBy(pipeline.KeyOrder),
 		pipeline.Workers(32), // I/O-bound: more workers than cores
 		pipeline.MaxInFlight(50_000, 128<<20),
 		pipeline.ClientOptions(kgo.SeedBrokers("localhost:9092")),
