@@ -89,3 +89,28 @@ func ExampleParseOrdering() {
 	// unordered <nil>
 	// key unknown ordering "random": want key, partition or unordered
 }
+
+// Middleware wraps every handler call: here it counts calls and tags
+// failures with the record's key. Panic recovery sits outside it, so a
+// panicking middleware cannot crash the processor either.
+func ExampleUse() {
+	var calls int
+	counting := func(next pipeline.Handler) pipeline.Handler {
+		return func(ctx context.Context, r *pipeline.Record) ([]pipeline.Output, error) {
+			calls++ // one worker in this example; use an atomic with more
+			outs, err := next(ctx, r)
+			if err != nil {
+				err = fmt.Errorf("key %s: %w", r.Key, err)
+			}
+			return outs, err
+		}
+	}
+	_, err := pipeline.New("counted", passthrough("out"),
+		pipeline.Topics("in"),
+		pipeline.Workers(1),
+		pipeline.Use(counting),
+		pipeline.HandlerTimeout(time.Second), // applies inside the user's middleware
+	)
+	fmt.Println(err)
+	// Output: <nil>
+}

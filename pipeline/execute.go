@@ -87,6 +87,13 @@ func (e *executor) runTask(ctx context.Context, worker int, t *task, start time.
 		e.router.Succeeded(a)
 		return end
 	}
+	if ctx.Err() != nil {
+		// The handler was cancelled by shutdown (the drain timed out): not
+		// the record's fault, so it is neither retried nor dead-lettered
+		// but left uncommitted for the next owner.
+		t.abandon(e.ledger)
+		return end
+	}
 	t.part.m.failed.Inc()
 	if e.onError == nil {
 		e.route(t, err, end)
