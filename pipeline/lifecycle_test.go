@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -137,8 +138,15 @@ func TestProcessorCanBeRebuiltOnTheSameRegistry(t *testing.T) {
 # TYPE sluice_processor_records_succeeded_total counter
 sluice_processor_records_succeeded_total{processor="rebuilt",topic="in"} 50
 `
-	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "sluice_processor_records_succeeded_total"); err != nil {
-		t.Errorf("while running: %v", err)
+	// Outputs can be read before their producer has the acknowledgement
+	// that finishes the record: poll for the count.
+	var cmpErr error
+	deadline := time.Now().Add(10 * time.Second)
+	for cmpErr = errors.New("not compared"); cmpErr != nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		cmpErr = testutil.GatherAndCompare(reg, strings.NewReader(want), "sluice_processor_records_succeeded_total")
+	}
+	if cmpErr != nil {
+		t.Errorf("while running: %v", cmpErr)
 	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
