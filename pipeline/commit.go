@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -89,6 +90,9 @@ func (c *committer) commitLocked(ctx context.Context, parts []*partState) error 
 		}
 	})
 	c.metrics.commitSeconds.Observe(time.Since(start).Seconds())
+	if errors.Is(commitErr, kerr.FencedInstanceID) {
+		c.ledger.fail(fmt.Errorf("%w: commit refused: %w", ErrInstanceFenced, commitErr))
+	}
 	if commitErr != nil {
 		c.metrics.commitFailures.Inc()
 		return fmt.Errorf("commit: %w", commitErr)

@@ -2,11 +2,13 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"log/slog"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluice-dev/sluice/pipeline/internal/retry"
@@ -29,6 +31,8 @@ type fetcher struct {
 	gates    *retry.Gates
 	metrics  *metrics
 	paused   bool
+	// instanceID is the static member id, for the fencing error.
+	instanceID string
 }
 
 // loop polls and dispatches until ctx ends or the processor fails.
@@ -43,6 +47,10 @@ func (f *fetcher) loop(ctx context.Context) {
 			return
 		}
 		fetches.EachError(func(topic string, partition int32, err error) {
+			if errors.Is(err, kerr.FencedInstanceID) {
+				f.ledger.fail(fmt.Errorf("processor %s: %w (%s: %w): give every instance its own instance ID", f.name, ErrInstanceFenced, f.instanceID, err))
+				return
+			}
 			if ctx.Err() == nil {
 				f.log.Warn("fetch error", "topic", topic, "partition", partition, "err", err)
 			}

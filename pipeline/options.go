@@ -78,6 +78,7 @@ type config struct {
 	concurrentOutputs bool
 	middleware        []Middleware
 	latencyBuckets    []float64
+	instanceID        string
 
 	// set counts the options given, by option name, for the rules that
 	// refuse contradictory combinations (see validate).
@@ -254,6 +255,19 @@ func PanicsRetryable() Option {
 // returns. Default: 0, no deadline.
 func HandlerTimeout(d time.Duration) Option {
 	return func(c *config) { c.mark("HandlerTimeout"); c.handlerTimeout = d }
+}
+
+// InstanceID makes this instance a static member of its consumer group
+// (KIP-345) under id: a restart with the same id takes back its partitions
+// at once, without waiting for the old member's session to time out and
+// without a rebalance. Give every live instance of a group its own id (a
+// StatefulSet pod name, a host name); a second live instance with the same
+// id fences the first, which stops with ErrInstanceFenced. A static member
+// does not leave the group when it stops, so its partitions wait for it (up
+// to the session timeout) rather than moving. Default: none (dynamic
+// membership).
+func InstanceID(id string) Option {
+	return func(c *config) { c.mark("InstanceID"); c.instanceID = id }
 }
 
 // Use adds handler middleware, outermost first, for cross-cutting work

@@ -137,7 +137,7 @@ func (p *Processor) Run(ctx context.Context) error {
 		case <-pollCtx.Done():
 		}
 	}()
-	f := &fetcher{name: cfg.name, ordering: cfg.ordering, log: log, client: cl, topics: subscribed, ledger: ledger, queue: queue, gates: gates, metrics: p.metrics}
+	f := &fetcher{name: cfg.name, ordering: cfg.ordering, log: log, client: cl, topics: subscribed, ledger: ledger, queue: queue, gates: gates, metrics: p.metrics, instanceID: cfg.instanceID}
 	f.loop(pollCtx)
 	stopPolling()
 	cl.AllowRebalance() // in case the last poll returned while being cancelled
@@ -250,8 +250,11 @@ func (p *Processor) clientOptions(subscribed []string, rebal *rebalancer) []kgo.
 			kprom.Registerer(cfg.registerer),
 			kprom.WithStaticLabel(prometheus.Labels{"processor": cfg.name}))))
 	}
+	opts = append(opts, kgo.ConsumerGroup(cfg.group))
+	if cfg.instanceID != "" {
+		opts = append(opts, kgo.InstanceID(cfg.instanceID))
+	}
 	return append(opts,
-		kgo.ConsumerGroup(cfg.group),
 		kgo.ConsumeTopics(subscribed...),
 		kgo.Balancers(kgo.CooperativeStickyBalancer()),
 		kgo.DisableAutoCommit(),

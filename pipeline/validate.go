@@ -61,6 +61,9 @@ func (c *config) validate(h Handler) error {
 	if c.handlerTimeout < 0 {
 		bad("HandlerTimeout(%v): want a positive duration, or 0 for none", c.handlerTimeout)
 	}
+	if c.set["InstanceID"] > 0 && (c.instanceID == "" || len(c.instanceID) > 249) {
+		bad("InstanceID(%q): want 1 to 249 characters", c.instanceID)
+	}
 	if c.logger == nil {
 		bad("Logger(nil): want a logger")
 	}

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -70,6 +71,7 @@ type Common struct {
 	PanicsRetryable bool
 	CreateTopics    bool
 	SessionTimeout  time.Duration
+	InstanceID      string
 }
 
 func (c *Common) register(fs *flag.FlagSet, spec Spec) {
@@ -97,6 +99,16 @@ func (c *Common) register(fs *flag.FlagSet, spec Spec) {
 	fs.BoolVar(&c.PanicsRetryable, "panics-retryable", false, "retry records whose handler panicked instead of dead-lettering them at once")
 	fs.BoolVar(&c.CreateTopics, "create-topics", true, "create missing retry and dead-letter topics at start")
 	fs.DurationVar(&c.SessionTimeout, "session-timeout", 45*time.Second, "consumer-group session timeout: how long a silent instance keeps its partitions")
+	host, _ := os.Hostname()
+	fs.StringVar(&c.InstanceID, "instance-id", host, "static group membership: a restart with the same ID takes back its partitions at once; every live instance of a group needs its own (default: the host name, so a StatefulSet pod keeps its identity); empty: dynamic membership")
+}
+
+// membership turns --instance-id into its option.
+func (c *Common) membership() []pipeline.Option {
+	if c.InstanceID == "" {
+		return nil
+	}
+	return []pipeline.Option{pipeline.InstanceID(c.InstanceID)}
 }
 
 // options turns the failure-handling flags into processor options.
@@ -117,7 +129,7 @@ func (c *Common) options() ([]pipeline.Option, error) {
 		// nothing, and the library refuses them. --retry-delays has a
 		// default, so only the flags without one are an error here.
 		if c.DeadLetterTopic != "" || c.ConnectHeaders {
-			return nil, fmt.Errorf("--on-error stop: --dead-letter-topic and --connect-headers only apply with --on-error route")
+			return nil, fmt.Errorf("--on-error stop: --dlq-topic and --connect-headers only apply with --on-error route")
 		}
 		opts = append(opts, pipeline.StopOnError())
 		if c.HandlerTimeout > 0 {
@@ -240,7 +252,7 @@ func run(spec Spec, c *Common, log *slog.Logger) error {
 		pipeline.ClientOptions(append(connOpts, kgo.SessionTimeout(c.SessionTimeout))...),
 		pipeline.Logger(log),
 		pipeline.Metrics(reg),
-	}, failureOpts...)...)
+	}, append(failureOpts, c.membership()...)...)...)
 	if err != nil {
 		return err
 	}
