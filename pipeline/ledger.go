@@ -70,6 +70,7 @@ type partState struct {
 	revoked       bool
 	highWatermark int64 // latest seen in a fetch response, for the lag gauge
 	lastStarted   int64 // offset of the newest started record, -1 before any
+	reserved      int   // metadata bytes reserved by records producing (exactly-once)
 	// meta is the offset metadata committed with committed (or found at
 	// assignment), and skip the finished offsets above committed it
 	// names: a record in skip was processed by an earlier owner and is not
@@ -90,19 +91,44 @@ func (ps *partState) committedAt(offset int64, meta string, m *metrics) {
 	m.lag.WithLabelValues(ps.tp.topic, part).Set(float64(max(0, hw-offset)))
 }
 
-// metadataRoom reports whether one more record may start in ps without the
-// commit metadata possibly outgrowing max, however its records finish.
-// Every record in flight can add at most two runs to the encoding (it
-// splits the unfinished run it is in), and a run costs the digits of its
-// length, at most that of the window's span. The caller holds ps.mu.
-func (ps *partState) metadataRoomLocked(limit int) bool {
-	wm, ok := ps.window.Committable()
-	if !ok {
-		return true
+// holdLocked reports whether the fetcher should stop starting records of
+// ps: its commit metadata has reached half the broker's limit (records
+// finish far out of order). Holding lets the records in flight finish and
+// the watermark catch up; release waits for a quarter, so a partition near
+// the mark is not paused and resumed (and refetched) over and over. The
+// caller holds ps.mu.
+func (ps *partState) holdLocked(limit int, held bool) bool {
+	if held {
+		return ps.window.MetadataLen() >= limit/4
 	}
-	span := max(1, ps.lastStarted-wm+2)
-	perRecord := 2 * offsetmeta.RunLen(span)
-	return ps.window.MetadataLen()+perRecord*(ps.inflight+1)+offsetmeta.RunLen(span) <= limit
+	return ps.window.MetadataLen() >= limit/2
+}
+
+// reserveLocked makes room, in exactly-once mode, for recording offset as
+// finished in the commit metadata before the record's outputs are
+// produced: a transaction must never carry outputs of a record its
+// commit cannot name as finished. Finishing a record adds at most two runs
+// to the encoding, each of at most the digits of the window's span; that
+// is reserved until the record settles. The record at the watermark needs
+// no room (finishing it never lengthens the encoding), so the partition
+// always moves on. The caller holds ps.mu.
+func (ps *partState) reserveLocked(offset int64, limit int) (reserved int, ok bool) {
+	need, ok := ps.roomLocked(offset, limit)
+	if ok {
+		ps.reserved += need
+	}
+	return need, ok
+}
+
+// roomLocked reports whether reserveLocked would succeed, and what it would
+// reserve. The caller holds ps.mu.
+func (ps *partState) roomLocked(offset int64, limit int) (need int, ok bool) {
+	wm, started := ps.window.Committable()
+	if !started || offset == wm {
+		return 0, true
+	}
+	need = 2 * offsetmeta.RunLen(max(1, ps.lastStarted-wm+2))
+	return need, ps.window.MetadataLen()+ps.reserved+need <= limit
 }
 
 // partSnapshot is what one partition commits: its watermark, the leader
@@ -129,8 +155,11 @@ func snapshot(parts []*partState, metaMax int) []partSnapshot {
 		buf = ps.window.AppendMetadata(buf[:0])
 		meta := string(buf)
 		if len(meta) > metaMax {
-			// Not reachable while fetching respects metadataRoomLocked;
-			// committing the watermark alone only redoes records.
+			// Only in at-least-once mode (exactly-once reserves room
+			// before producing), and only when records in flight
+			// finished far out of order after the partition was held
+			// back: committing the watermark alone records less, so
+			// those records run again after a crash; nothing is lost.
 			meta = ""
 		}
 		if off == ps.committed && meta == ps.meta {

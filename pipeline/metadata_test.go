@@ -20,6 +20,15 @@ import (
 // within the broker's limit: the partition is held back instead, every
 // commit succeeds, and every record is processed.
 func TestCommitMetadataNeverOutgrowsTheLimit(t *testing.T) {
+	for _, mode := range []struct {
+		name string
+		opts []pipeline.Option
+	}{{"at-least-once", nil}, {"exactly-once", []pipeline.Option{pipeline.ExactlyOnce()}}} {
+		t.Run(mode.name, func(t *testing.T) { testMetadataLimit(t, mode.opts...) })
+	}
+}
+
+func testMetadataLimit(t *testing.T, opts ...pipeline.Option) {
 	brokers := fakeKafka(t, 1, "in", "out")
 	const n, limit = 4000, 160
 	produceKeyed(t, brokers, "in", n, n) // every record its own key: all may run at once
@@ -30,9 +39,9 @@ func TestCommitMetadataNeverOutgrowsTheLimit(t *testing.T) {
 		return passthrough("out")(ctx, r)
 	}
 	reg := prometheus.NewRegistry()
-	p, err := pipeline.New("ragged", h, pipeline.Topics("in"), pipeline.Workers(64), pipeline.OffsetMetadataMaxBytes(limit),
-		pipeline.CommitInterval(10*time.Millisecond), pipeline.Metrics(reg),
-		pipeline.ClientOptions(kgo.SeedBrokers(brokers...)), pipeline.Logger(quiet))
+	p, err := pipeline.New("ragged", h, append([]pipeline.Option{pipeline.Topics("in"), pipeline.Workers(64), pipeline.OffsetMetadataMaxBytes(limit),
+		pipeline.MaxInFlight(400, 1<<20), pipeline.CommitInterval(10*time.Millisecond), pipeline.Metrics(reg),
+		pipeline.ClientOptions(kgo.SeedBrokers(brokers...)), pipeline.Logger(quiet)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,8 @@ type task struct {
 	failed  atomic.Bool
 	// txn is the transaction gate t entered before producing (exactly-once
 	// mode), left when t settles.
-	txn *transactor
+	txn      *transactor
+	reserved int32 // metadata bytes reserved while producing (see partState.reserveLocked)
 	// out is the Context of the task's output records: the produce
 	// promise, one function for every record, finds the task through it
 	// without a closure allocated per output.
@@ -97,7 +98,7 @@ func (t *task) finish(l *ledger) {
 func (t *task) leaveTxn() {
 	if x := t.txn; x != nil {
 		t.txn = nil
-		x.leave()
+		x.leave(t)
 	}
 }
 

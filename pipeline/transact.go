@@ -57,22 +57,55 @@ func (x *transactor) begin() error {
 // (and settles t unfinished) if t belongs to a partition state that a
 // rebalance or an aborted transaction replaced: its record will be
 // processed again, so its outputs must not be written now.
+//
+// It waits, without holding the gate, until the partition's commit
+// metadata has room to record t as finished (see reserveLocked).
 func (x *transactor) enter(t *task) bool {
-	x.gate.RLock()
-	t.part.mu.Lock()
-	stale := t.part.revoked
-	t.part.mu.Unlock()
-	if stale {
+	ps := t.part
+	for waited := false; ; waited = true {
+		x.gate.RLock()
+		ps.mu.Lock()
+		stale := ps.revoked
+		reserved, ok := 0, false
+		if !stale {
+			reserved, ok = ps.reserveLocked(t.offset, x.metaMax)
+		}
+		ps.mu.Unlock()
+		switch {
+		case stale:
+			x.gate.RUnlock()
+			t.abandon(x.ledger)
+			return false
+		case ok:
+			t.txn, t.reserved = x, int32(reserved)
+			return true
+		}
 		x.gate.RUnlock()
-		t.abandon(x.ledger)
-		return false
+		if !waited {
+			x.metrics.metadataHolds.Inc()
+		}
+		x.ledger.waitFor(context.Background(), func() bool {
+			ps.mu.Lock()
+			defer ps.mu.Unlock()
+			if ps.revoked {
+				return true
+			}
+			_, fits := ps.roomLocked(t.offset, x.metaMax)
+			return fits
+		})
 	}
-	t.txn = x
-	return true
 }
 
 // leave is called once the record that entered is settled.
-func (x *transactor) leave() { x.gate.RUnlock() }
+func (x *transactor) leave(t *task) {
+	if t.reserved > 0 {
+		t.part.mu.Lock()
+		t.part.reserved -= int(t.reserved)
+		t.part.mu.Unlock()
+		t.reserved = 0
+	}
+	x.gate.RUnlock()
+}
 
 // due reports whether the current transaction should end.
 func (x *transactor) due(now time.Time) bool { return !now.Before(x.next) }
