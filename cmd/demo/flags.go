@@ -32,7 +32,12 @@ at once, and the summary shows how to inspect and replay them.
 
 It prints one progress line a second, stops by itself once every order has
 been decided, then prints a summary and checks that every group committed
-exactly up to the end of its input. Exit status 0 means all orders were
+exactly up to the end of its input. "decided" counts validate's rejections,
+which go to orders.decided without being scored, so it can run ahead of
+"scored": the progress line and the summary say by how many. On a terminal
+the status view and the dashboard then stay up until you press Enter (or
+Ctrl-C); elsewhere (a pipe, CI) the run ends by itself, and --keep-running
+keeps everything up, processors included. Exit status 0 means all orders were
 decided, every poison record is in orders.dlq and every committed offset
 equals its end offset; 1 means they were not or something failed; 2 is a
 usage error; 130 means interrupted (run it again to resume: orders and
