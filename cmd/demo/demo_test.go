@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -89,6 +90,17 @@ func TestDemoDecidesEveryOrderDeadLettersThePoisonThenResumesWithNothingToDo(t *
 	}
 	if a.decided != orders {
 		t.Fatalf("first run: %d of %d orders decided\n%s", a.decided, orders, out)
+	}
+	// decided runs ahead of scored by validate's rejections, and the
+	// output says so.
+	if a.byValidate == 0 || a.decided-a.byValidate != a.scored {
+		t.Errorf("first run: %d decided, %d of them by validate, %d scored; want decided = scored + validate's rejections", a.decided, a.byValidate, a.scored)
+	}
+	if want := fmt.Sprintf("decided %s (%s rejected by validate, unscored)", num(a.decided), num(a.byValidate)); !strings.Contains(out, want) {
+		t.Errorf("first run's progress lacks %q:\n%s", want, out)
+	}
+	if want := fmt.Sprintf("(%s by decide after scoring, %s rejected by validate without scoring)", num(a.scored), num(a.byValidate)); !strings.Contains(out, want) {
+		t.Errorf("first run's summary lacks %q:\n%s", want, out)
 	}
 	if a.confirmed+a.rejected != orders || a.confirmed == 0 || a.rejected == 0 {
 		t.Fatalf("first run: %d confirmed + %d rejected, want both kinds adding up to %d\n%s", a.confirmed, a.rejected, orders, out)
