@@ -99,15 +99,15 @@ type ErrorHandler func(ctx context.Context, rec *Record, err error) ([]Output, e
 // be processed and the processor was told to stop (StopOnError) or routing
 // it failed. Nothing at or after Offset in that partition was committed.
 type RecordError struct {
-	Processor string
-	Topic     string
-	Partition int32
-	Offset    int64
-	Err       error
+	ProcessorName string // the processor's name (New)
+	Topic         string
+	Partition     int32
+	Offset        int64
+	Err           error
 }
 
 func (e *RecordError) Error() string {
-	return fmt.Sprintf("processor %s: record %s/%d@%d: %v", e.Processor, e.Topic, e.Partition, e.Offset, e.Err)
+	return fmt.Sprintf("processor %s: record %s/%d@%d: %v", e.ProcessorName, e.Topic, e.Partition, e.Offset, e.Err)
 }
 
 func (e *RecordError) Unwrap() error { return e.Err }

@@ -99,7 +99,7 @@ func (c *Common) register(fs *flag.FlagSet, spec Spec) {
 	fs.StringVar(&c.DeadLetterTopic, "dlq-topic", "", "dead-letter topic (default <input>.dlq)")
 	fs.BoolVar(&c.ConnectHeaders, "connect-headers", false, "write Kafka Connect's __connect.errors.* header names on dead-letter records")
 	fs.DurationVar(&c.HandlerTimeout, "handler-timeout", 0, "per-record handler deadline; a timed-out record is retried (0: none)")
-	fs.StringVar(&c.OnError, "on-error", "route", "route: failed records go to retry tiers and the dead-letter topic; stop: the processor stops at the first failed record")
+	fs.StringVar(&c.OnError, "on-error", "route", "route: failed records go to retry tiers and the dead-letter topic; stop: the processor stops at the first failed record (the retry and dead-letter flags then do not apply)")
 	fs.BoolVar(&c.PanicsRetryable, "panics-retryable", false, "retry records whose handler panicked instead of dead-lettering them at once")
 	fs.BoolVar(&c.CreateTopics, "create-topics", true, "create missing retry and dead-letter topics at start")
 	fs.DurationVar(&c.SessionTimeout, "session-timeout", 45*time.Second, "consumer-group session timeout: how long a silent instance keeps its partitions")
@@ -116,6 +116,26 @@ func (c *Common) options() ([]pipeline.Option, error) {
 		}
 		delays = append(delays, d)
 	}
+	switch c.OnError {
+	case "route":
+	case "stop":
+		// Stopping replaces the failure path: the routing flags would do
+		// nothing, and the library refuses them. --retry-delays has a
+		// default, so only the flags without one are an error here.
+		if c.DeadLetterTopic != "" || c.ConnectHeaders {
+			return nil, fmt.Errorf("--on-error stop: --dead-letter-topic and --connect-headers only apply with --on-error route")
+		}
+		opts = append(opts, pipeline.StopOnError())
+		if c.HandlerTimeout > 0 {
+			opts = append(opts, pipeline.HandlerTimeout(c.HandlerTimeout))
+		}
+		if c.PanicsRetryable {
+			opts = append(opts, pipeline.PanicsRetryable())
+		}
+		return opts, nil
+	default:
+		return nil, fmt.Errorf("--on-error %q: want route or stop", c.OnError)
+	}
 	opts = append(opts, pipeline.RetryDelays(delays...), pipeline.CreateTopics(c.CreateTopics))
 	if c.DeadLetterTopic != "" {
 		opts = append(opts, pipeline.DeadLetterTopic(c.DeadLetterTopic))
@@ -128,13 +148,6 @@ func (c *Common) options() ([]pipeline.Option, error) {
 	}
 	if c.PanicsRetryable {
 		opts = append(opts, pipeline.PanicsRetryable())
-	}
-	switch c.OnError {
-	case "route":
-	case "stop":
-		opts = append(opts, pipeline.StopOnError())
-	default:
-		return nil, fmt.Errorf("--on-error %q: want route or stop", c.OnError)
 	}
 	return opts, nil
 }
@@ -227,7 +240,7 @@ func run(spec Spec, c *Common, log *slog.Logger) error {
 		pipeline.Group(c.Group),
 		pipeline.Topics(splitList(c.Inputs)...),
 		pipeline.Workers(c.Workers),
-		pipeline.WithOrdering(ordering),
+		pipeline.OrderBy(ordering),
 		pipeline.MaxInFlight(c.MaxInFlight, pipeline.DefaultMaxInFlightBytes),
 		pipeline.CommitInterval(c.CommitInterval),
 		pipeline.ClientOptions(append(connOpts, kgo.SessionTimeout(c.SessionTimeout))...),
