@@ -51,14 +51,20 @@ func TestEveryBinaryRunsOnOneHostWithItsDefaults(t *testing.T) {
 		}
 		addrs[addr] = true
 	}
-	if addr, _ := ports.Default("status", "listen"); addrs[addr] {
-		t.Fatalf("status --listen %s collides with a metrics port", addr)
+	listen, _ := ports.Default("status", "listen")
+	if addrs[listen] {
+		t.Fatalf("status --listen %s collides with a metrics port", listen)
 	}
 	for addr := range addrs {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			t.Fatalf("default port %s is taken before the test starts (another process on this host uses it; stop it and rerun): %v", addr, err)
 		}
+		ln.Close()
+	}
+	if ln, err := net.Listen("tcp", listen); err != nil {
+		t.Fatalf("status's default --listen %s is taken before the test starts (another process on this host uses it; stop it and rerun): %v", listen, err)
+	} else {
 		ln.Close()
 	}
 
