@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -23,6 +24,7 @@ type committer struct {
 	client   *kgo.Client
 	ledger   *ledger
 	metrics  *metrics
+	metaMax  int // offset.metadata.max.bytes
 	mu       sync.Mutex
 }
 
@@ -50,29 +52,34 @@ func (c *committer) commitAll(ctx context.Context) error {
 }
 
 // commitLocked commits the watermarks of parts that moved since their last
-// commit. The caller holds mu.
+// commit, each with the finished offsets above it in the offset metadata
+// (precise resume). The caller holds mu.
 func (c *committer) commitLocked(ctx context.Context, parts []*partState) error {
-	toCommit := make(map[string]map[int32]kgo.EpochOffset)
-	var states []*partState
-	var offs []int64
-	for _, ps := range parts {
-		ps.mu.Lock()
-		off, ok := ps.window.Committable()
-		epoch, committed, revoked := ps.epoch, ps.committed, ps.revoked
-		ps.mu.Unlock()
-		if !ok || off <= committed || revoked {
-			continue
-		}
-		if toCommit[ps.tp.topic] == nil {
-			toCommit[ps.tp.topic] = make(map[int32]kgo.EpochOffset)
-		}
-		toCommit[ps.tp.topic][ps.tp.partition] = kgo.EpochOffset{Epoch: epoch, Offset: off}
-		states = append(states, ps)
-		offs = append(offs, off)
-	}
-	if len(states) == 0 {
+	snap := snapshot(parts, c.metaMax)
+	if len(snap) == 0 {
 		return nil
 	}
+	toCommit := make(map[string]map[int32]kgo.EpochOffset)
+	meta := make(map[topicPartition]string, len(snap))
+	for _, s := range snap {
+		if toCommit[s.ps.tp.topic] == nil {
+			toCommit[s.ps.tp.topic] = make(map[int32]kgo.EpochOffset)
+		}
+		toCommit[s.ps.tp.topic][s.ps.tp.partition] = kgo.EpochOffset{Epoch: s.epoch, Offset: s.offset}
+		meta[s.ps.tp] = s.meta
+	}
+	// kgo writes its member ID as metadata by default; ours replaces it.
+	ctx = kgo.PreCommitFnContext(ctx, func(req *kmsg.OffsetCommitRequest) error {
+		for i := range req.Topics {
+			t := &req.Topics[i]
+			for j := range t.Partitions {
+				if m, ok := meta[topicPartition{t.Topic, t.Partitions[j].Partition}]; ok {
+					t.Partitions[j].Metadata = &m
+				}
+			}
+		}
+		return nil
+	})
 	start := time.Now()
 	var commitErr error
 	c.client.CommitOffsetsSync(ctx, toCommit, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
@@ -89,18 +96,15 @@ func (c *committer) commitLocked(ctx context.Context, parts []*partState) error 
 		}
 	})
 	c.metrics.commitSeconds.Observe(time.Since(start).Seconds())
+	if errors.Is(commitErr, kerr.FencedInstanceID) {
+		c.ledger.fail(fmt.Errorf("%w: commit refused: %w", ErrInstanceFenced, commitErr))
+	}
 	if commitErr != nil {
 		c.metrics.commitFailures.Inc()
 		return fmt.Errorf("commit: %w", commitErr)
 	}
-	for i, ps := range states {
-		ps.mu.Lock()
-		ps.committed = offs[i]
-		hw := ps.highWatermark
-		ps.mu.Unlock()
-		part := fmt.Sprint(ps.tp.partition)
-		c.metrics.committedOffset.WithLabelValues(ps.tp.topic, part).Set(float64(offs[i]))
-		c.metrics.lag.WithLabelValues(ps.tp.topic, part).Set(float64(max(0, hw-offs[i])))
+	for _, s := range snap {
+		s.ps.committedAt(s.offset, s.meta, c.metrics)
 	}
 	c.metrics.commits.Inc()
 	c.log.Debug("committed", "partitions", toCommit, "took", time.Since(start))

@@ -120,6 +120,11 @@ type PanicError struct {
 
 func (e *PanicError) Error() string { return fmt.Sprintf("handler panicked: %v", e.Value) }
 
+// ErrInstanceFenced is what Run returns when another live instance joined
+// the group with this one's InstanceID: Kafka fenced this one. Its
+// unfinished records stay uncommitted; the other instance has them now.
+var ErrInstanceFenced = errors.New("another live instance of the group uses this instance ID")
+
 // ErrProduce wraps failures to produce a handler's outputs, or a retry or
 // dead-letter record. They are not the record's fault, so they are never
 // routed to retry or dead-letter topics: the processor stops and leaves the

@@ -24,10 +24,12 @@ type executor struct {
 	router            *retry.Router
 	panicsRetryable   bool
 	concurrentOutputs bool
-	client            *kgo.Client
-	queue             *schedule.Queue[*task]
-	ledger            *ledger
-	metrics           *metrics
+	// txn is the transaction gate in exactly-once mode; nil otherwise.
+	txn     *transactor
+	client  *kgo.Client
+	queue   *schedule.Queue[*task]
+	ledger  *ledger
+	metrics *metrics
 }
 
 // workerBatch is how many runnable records a worker takes at once; taking
@@ -125,6 +127,9 @@ func (e *executor) route(t *task, cause error, now time.Time) {
 // produceOne produces a single record built elsewhere (the failure path)
 // as t's only output.
 func (e *executor) produceOne(t *task, kr *kgo.Record) {
+	if e.txn != nil && !e.txn.enter(t) {
+		return
+	}
 	t.pending.Store(1)
 	kr.Timestamp, kr.Context = t.run.in.Timestamp, &t.out
 	e.client.Produce(context.Background(), kr, e.onProduced)
@@ -138,6 +143,9 @@ func (e *executor) produceOne(t *task, kr *kgo.Record) {
 func (e *executor) produce(t *task, outs []Output) {
 	if len(outs) == 0 {
 		t.finish(e.ledger)
+		return
+	}
+	if e.txn != nil && !e.txn.enter(t) {
 		return
 	}
 	t.pending.Store(int32(len(outs)))

@@ -2,11 +2,13 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"log/slog"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluice-dev/sluice/pipeline/internal/retry"
@@ -29,20 +31,49 @@ type fetcher struct {
 	gates    *retry.Gates
 	metrics  *metrics
 	paused   bool
+	// instanceID is the static member id, for the fencing error.
+	instanceID string
+	// txn ends transactions between polls in exactly-once mode; nil in
+	// at-least-once mode.
+	txn *transactor
+	// metaMax is the broker's offset.metadata.max.bytes; held holds the
+	// partitions paused until their commit metadata has room again.
+	metaMax int
+	held    map[*partState]bool
 }
 
 // loop polls and dispatches until ctx ends or the processor fails.
 func (f *fetcher) loop(ctx context.Context) {
 	for ctx.Err() == nil && !f.ledger.failing.Load() {
+		if f.txn != nil && f.txn.due(time.Now()) {
+			f.txn.end(ctx, false)
+		}
+		f.release()
 		room := f.waitForRoom(ctx)
 		if room <= 0 {
 			return
 		}
-		fetches := f.client.PollRecords(ctx, room)
+		// Polls return by the time the next transaction or held-back
+		// partition needs this goroutine.
+		pollCtx, cancel := ctx, context.CancelFunc(func() {})
+		if f.txn != nil {
+			pollCtx, cancel = context.WithDeadline(ctx, f.txn.next)
+		} else if len(f.held) > 0 {
+			pollCtx, cancel = context.WithTimeout(ctx, 20*time.Millisecond)
+		}
+		fetches := f.client.PollRecords(pollCtx, room)
+		cancel()
 		if fetches.IsClientClosed() {
 			return
 		}
 		fetches.EachError(func(topic string, partition int32, err error) {
+			if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+				return // the poll's own deadline
+			}
+			if errors.Is(err, kerr.FencedInstanceID) {
+				f.ledger.fail(fmt.Errorf("processor %s: %w (%s: %w): give every instance its own instance ID", f.name, ErrInstanceFenced, f.instanceID, err))
+				return
+			}
 			if ctx.Err() == nil {
 				f.log.Warn("fetch error", "topic", topic, "partition", partition, "err", err)
 			}
@@ -112,7 +143,7 @@ func (f *fetcher) dispatch(fetches kgo.Fetches) {
 			chunk := recs[:min(len(recs), dispatchChunk-len(tasks))]
 			recs = recs[len(chunk):]
 			var bytes int64
-			started := 0
+			started, skipped := 0, 0
 			ps.mu.Lock()
 			for _, r := range chunk {
 				if ps.retry && !f.gates.Admit(r, now) {
@@ -122,16 +153,29 @@ func (f *fetcher) dispatch(fetches kgo.Fetches) {
 					recs = nil
 					break
 				}
+				if !ps.metadataRoomLocked(f.metaMax) {
+					// The commit metadata could outgrow the broker's
+					// limit: hold the partition back here until records
+					// finish (see release).
+					f.hold(ps, r.Offset)
+					recs = nil
+					break
+				}
 				if err := ps.window.Start(r.Offset); err != nil {
 					ps.mu.Unlock()
 					f.ledger.fail(fmt.Errorf("processor %s: %s/%d: %w", f.name, r.Topic, r.Partition, err))
 					return
 				}
-				if r.Attrs.IsControl() {
-					// A transaction marker: nothing to process, but the
-					// commit must move past it, or a transactionally
-					// written partition (dlq replay) would show a lag of
-					// one forever.
+				ps.lastStarted = r.Offset
+				if r.Attrs.IsControl() || ps.skip.Contains(r.Offset) {
+					if !r.Attrs.IsControl() {
+						skipped++
+					}
+					// A transaction marker, or a record an earlier owner
+					// finished (its commit metadata says so): nothing to
+					// process, but the commit must move past it.
+					// Without it a transactionally written partition
+					// would show a lag of one forever.
 					_ = ps.window.Finish(r.Offset)
 					continue
 				}
@@ -146,6 +190,9 @@ func (f *fetcher) dispatch(fetches kgo.Fetches) {
 			}
 			ps.inflight += started
 			ps.mu.Unlock()
+			if skipped > 0 {
+				f.metrics.skipped.Add(float64(skipped))
+			}
 			ps.consumed += started
 			f.ledger.started(started, bytes)
 			if len(tasks) >= dispatchChunk {
@@ -160,6 +207,39 @@ func (f *fetcher) dispatch(fetches kgo.Fetches) {
 	})
 	if len(tasks) > 0 {
 		f.queue.PushAll(keys, tasks)
+	}
+}
+
+// hold pauses ps and rewinds it to offset, which is fetched again once
+// release finds room. The caller holds ps.mu and is dispatch, before
+// AllowRebalance, where rewinding is safe.
+func (f *fetcher) hold(ps *partState, offset int64) {
+	if f.held == nil {
+		f.held = map[*partState]bool{}
+	}
+	tp := map[string][]int32{ps.tp.topic: {ps.tp.partition}}
+	f.client.PauseFetchPartitions(tp)
+	f.client.SetOffsets(map[string]map[int32]kgo.EpochOffset{ps.tp.topic: {ps.tp.partition: {Epoch: -1, Offset: offset}}})
+	if !f.held[ps] {
+		f.metrics.metadataHolds.Inc()
+		f.log.Debug("holding a partition back: its commit metadata is near the broker's limit", "topic", ps.tp.topic, "partition", ps.tp.partition, "limit", f.metaMax)
+	}
+	f.held[ps] = true
+}
+
+// release resumes the held partitions that have room again, and forgets
+// those no longer owned.
+func (f *fetcher) release() {
+	for ps := range f.held {
+		ps.mu.Lock()
+		gone, room := ps.revoked, ps.metadataRoomLocked(f.metaMax)
+		ps.mu.Unlock()
+		if gone || room {
+			// Resumed even when gone: pausing outlives the assignment
+			// in kgo, and the partition may come back to this client.
+			delete(f.held, ps)
+			f.client.ResumeFetchPartitions(map[string][]int32{ps.tp.topic: {ps.tp.partition}})
+		}
 	}
 }
 

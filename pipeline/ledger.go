@@ -8,6 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/sluice-dev/sluice/pipeline/internal/offsetmeta"
 	"github.com/sluice-dev/sluice/pipeline/internal/offsets"
 	"github.com/sluice-dev/sluice/pipeline/internal/retry"
 )
@@ -68,6 +69,78 @@ type partState struct {
 	epoch         int32 // leader epoch of the newest finished record
 	revoked       bool
 	highWatermark int64 // latest seen in a fetch response, for the lag gauge
+	lastStarted   int64 // offset of the newest started record, -1 before any
+	// meta is the offset metadata committed with committed (or found at
+	// assignment), and skip the finished offsets above committed it
+	// names: a record in skip was processed by an earlier owner and is not
+	// processed again (precise resume).
+	meta string
+	skip offsetmeta.Set
+}
+
+// committedAt records a successful commit of offset with meta. The caller
+// holds no lock.
+func (ps *partState) committedAt(offset int64, meta string, m *metrics) {
+	ps.mu.Lock()
+	ps.committed, ps.meta = offset, meta
+	hw := ps.highWatermark
+	ps.mu.Unlock()
+	part := fmt.Sprint(ps.tp.partition)
+	m.committedOffset.WithLabelValues(ps.tp.topic, part).Set(float64(offset))
+	m.lag.WithLabelValues(ps.tp.topic, part).Set(float64(max(0, hw-offset)))
+}
+
+// metadataRoom reports whether one more record may start in ps without the
+// commit metadata possibly outgrowing max, however its records finish.
+// Every record in flight can add at most two runs to the encoding (it
+// splits the unfinished run it is in), and a run costs the digits of its
+// length, at most that of the window's span. The caller holds ps.mu.
+func (ps *partState) metadataRoomLocked(limit int) bool {
+	wm, ok := ps.window.Committable()
+	if !ok {
+		return true
+	}
+	span := max(1, ps.lastStarted-wm+2)
+	perRecord := 2 * offsetmeta.RunLen(span)
+	return ps.window.MetadataLen()+perRecord*(ps.inflight+1)+offsetmeta.RunLen(span) <= limit
+}
+
+// partSnapshot is what one partition commits: its watermark, the leader
+// epoch of its newest finished record, and the metadata.
+type partSnapshot struct {
+	ps     *partState
+	offset int64
+	epoch  int32
+	meta   string
+}
+
+// snapshot returns what parts would commit now: the partitions whose
+// watermark or finished set changed since their last commit.
+func snapshot(parts []*partState, metaMax int) []partSnapshot {
+	var out []partSnapshot
+	var buf []byte
+	for _, ps := range parts {
+		ps.mu.Lock()
+		off, ok := ps.window.Committable()
+		if !ok || ps.revoked {
+			ps.mu.Unlock()
+			continue
+		}
+		buf = ps.window.AppendMetadata(buf[:0])
+		meta := string(buf)
+		if len(meta) > metaMax {
+			// Not reachable while fetching respects metadataRoomLocked;
+			// committing the watermark alone only redoes records.
+			meta = ""
+		}
+		if off == ps.committed && meta == ps.meta {
+			ps.mu.Unlock()
+			continue
+		}
+		out = append(out, partSnapshot{ps: ps, offset: off, epoch: ps.epoch, meta: meta})
+		ps.mu.Unlock()
+	}
+	return out
 }
 
 func newLedger(cfg *config, m *metrics, routes *retry.Routes) *ledger {
@@ -84,22 +157,65 @@ func (l *ledger) newPartLocked(tp topicPartition) *partState {
 	l.partIDs++
 	return &partState{
 		id: l.partIDs, tp: tp, retry: isRetry, tier: tier, m: l.metrics.forTopic(tp.topic),
-		window: offsets.NewWindow(), committed: -1, epoch: -1,
+		window: offsets.NewWindow(), committed: -1, epoch: -1, lastStarted: -1,
 	}
 }
 
-// assign starts fresh bookkeeping for newly assigned partitions and returns
-// how many partitions are owned now.
-func (l *ledger) assign(assigned map[string][]int32) int {
+// committedOffset is a partition's committed offset and metadata as read
+// from the group at assignment.
+type committedOffset struct {
+	at   int64
+	meta string
+}
+
+// assign starts fresh bookkeeping for newly assigned partitions, with the
+// finished offsets the last owner recorded in its commit metadata, and
+// returns how many partitions are owned now and how many offsets will be
+// skipped.
+func (l *ledger) assign(assigned map[string][]int32, committed map[topicPartition]committedOffset) (owned int, skipped int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for topic, parts := range assigned {
 		for _, part := range parts {
 			tp := topicPartition{topic, part}
-			l.parts[tp] = l.newPartLocked(tp)
+			ps := l.newPartLocked(tp)
+			if c, ok := committed[tp]; ok {
+				ps.meta = c.meta
+				ps.skip, _ = offsetmeta.Decode(c.meta, c.at) // undecodable: skip nothing
+				skipped += ps.skip.Len()
+			}
+			l.parts[tp] = ps
 		}
 	}
-	return len(l.parts)
+	return len(l.parts), skipped
+}
+
+// restart replaces the state of parts that are still owned with fresh
+// state from their last commit (after an aborted transaction, whose
+// outputs are gone: the records since the commit run again, but for those
+// the commit's metadata names as finished). It returns the replaced ones;
+// their tasks settle into nothing.
+func (l *ledger) restart(parts []*partState) map[*partState]bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	old := make(map[*partState]bool, len(parts))
+	for _, ps := range parts {
+		if l.parts[ps.tp] != ps {
+			continue
+		}
+		ps.mu.Lock()
+		ps.revoked = true
+		committed, meta, skip := ps.committed, ps.meta, ps.skip
+		ps.mu.Unlock()
+		fresh := l.newPartLocked(ps.tp)
+		fresh.committed, fresh.meta, fresh.skip = committed, meta, skip
+		if committed >= 0 {
+			fresh.skip, _ = offsetmeta.Decode(meta, committed)
+		}
+		l.parts[ps.tp] = fresh
+		old[ps] = true
+	}
+	return old
 }
 
 // part returns the state of an owned partition, making one for a partition

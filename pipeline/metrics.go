@@ -16,7 +16,8 @@ type metrics struct {
 	retried, deadLettered                 *prometheus.CounterVec
 	parked                                prometheus.Counter
 	panics, backpressure, rebalances      prometheus.Counter
-	commits, commitFailures               prometheus.Counter
+	commits, commitFailures, aborts       prometheus.Counter
+	skipped, metadataHolds                prometheus.Counter
 	assigned                              prometheus.Gauge
 	inflight                              prometheus.GaugeFunc // read at scrape time: no atomic per record
 	handlerSeconds                        *shardedHistogram    // one shard per worker
@@ -104,7 +105,10 @@ func newMetrics(processor string, reg prometheus.Registerer, workers int, latenc
 		backpressure:   one("backpressure_pauses_total", "Times fetching paused because the in-flight caps were reached."),
 		rebalances:     one("rebalances_total", "Partition assignments received."),
 		commits:        one("commits_total", "Successful offset commits."),
-		commitFailures: one("commit_failures_total", "Failed offset commits."),
+		commitFailures: one("commit_failures_total", "Failed offset commits (in exactly-once mode: transactions that did not commit)."),
+		aborts:         one("transactions_aborted_total", "Transactions aborted (exactly-once mode): their records are processed again."),
+		skipped:        one("records_skipped_total", "Records not processed again because the commit metadata of an earlier owner names them finished (precise resume)."),
+		metadataHolds:  one("metadata_holds_total", "Times a partition was held back because its commit metadata neared the broker's offset.metadata.max.bytes."),
 		inflight: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "inflight_records",
 			Help: "Records fetched and not yet finished.", ConstLabels: labels}, inflight),
 		assigned: gauge("assigned_partitions", "Partitions currently owned by this instance."),
@@ -122,7 +126,7 @@ func newMetrics(processor string, reg prometheus.Registerer, workers int, latenc
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.consumed, m.produced, m.succeeded, m.failed, m.retried, m.deadLettered, m.parked, m.panics, m.backpressure, m.rebalances,
-		m.commits, m.commitFailures, m.inflight, m.assigned, m.handlerSeconds, m.e2eSeconds, m.commitSeconds, m.committedOffset, m.lag} {
+		m.commits, m.commitFailures, m.aborts, m.skipped, m.metadataHolds, m.inflight, m.assigned, m.handlerSeconds, m.e2eSeconds, m.commitSeconds, m.committedOffset, m.lag} {
 		if err := reg.Register(c); err != nil {
 			m.unregister()
 			var are prometheus.AlreadyRegisteredError

@@ -78,6 +78,10 @@ type config struct {
 	concurrentOutputs bool
 	middleware        []Middleware
 	latencyBuckets    []float64
+	instanceID        string
+	exactlyOnce       bool
+	transactionalID   string
+	metadataMaxBytes  int
 
 	// set counts the options given, by option name, for the rules that
 	// refuse contradictory combinations (see validate).
@@ -100,6 +104,7 @@ func defaultConfig(name string) config {
 		keyOrderedRetries: true,
 		createTopics:      true,
 		latencyBuckets:    DefaultLatencyBuckets(),
+		metadataMaxBytes:  DefaultOffsetMetadataMaxBytes,
 		set:               map[string]int{},
 	}
 }
@@ -254,6 +259,60 @@ func PanicsRetryable() Option {
 // returns. Default: 0, no deadline.
 func HandlerTimeout(d time.Duration) Option {
 	return func(c *config) { c.mark("HandlerTimeout"); c.handlerTimeout = d }
+}
+
+// InstanceID makes this instance a static member of its consumer group
+// (KIP-345) under id: a restart with the same id takes back its partitions
+// at once, without waiting for the old member's session to time out and
+// without a rebalance. Give every live instance of a group its own id (a
+// StatefulSet pod name, a host name); a second live instance with the same
+// id fences the first, which stops with ErrInstanceFenced. A static member
+// does not leave the group when it stops, so its partitions wait for it (up
+// to the session timeout) rather than moving. Default: none (dynamic
+// membership).
+func InstanceID(id string) Option {
+	return func(c *config) { c.mark("InstanceID"); c.instanceID = id }
+}
+
+// ExactlyOnce turns on exactly-once processing (Kafka transactions,
+// KIP-447). Every CommitInterval the processor commits a transaction that
+// holds the outputs, retry-tier and dead-letter records written since the
+// last one together with the input offsets (and the finished offsets above
+// them, in the offset metadata), so for readers with isolation level
+// read_committed every record's outputs appear exactly once, even across
+// crashes, rebalances and zombie instances (a frozen instance's late
+// transaction is fenced and aborted). Workers keep running across
+// transactions; producing pauses only while one ends.
+//
+// The cost: outputs become visible to read_committed readers only when
+// their transaction commits (up to CommitInterval later), a rebalance aborts
+// the open transaction (its records run again), and the principal needs
+// WRITE and DESCRIBE on its transactional ID. The brokers need
+// transaction.state.log.replication.factor and min.isr they can meet.
+// Default: at-least-once.
+func ExactlyOnce() Option { return func(c *config) { c.mark("ExactlyOnce"); c.exactlyOnce = true } }
+
+// TransactionalID sets the transactional ID of ExactlyOnce mode. A new
+// instance with the ID of an old one fences it: give each live instance its
+// own. Default: "sluice-<group>-<InstanceID>", or with no InstanceID, a
+// random suffix.
+func TransactionalID(id string) Option {
+	return func(c *config) { c.mark("TransactionalID"); c.transactionalID = id }
+}
+
+// DefaultOffsetMetadataMaxBytes is the default of Kafka's
+// offset.metadata.max.bytes.
+const DefaultOffsetMetadataMaxBytes = 4096
+
+// OffsetMetadataMaxBytes tells the processor the brokers'
+// offset.metadata.max.bytes. Commits carry the finished offsets above the
+// committed one in the offset metadata (precise resume: a new owner skips
+// them); when a partition's records finish so far out of order that the
+// metadata could outgrow this limit, fetching from that partition pauses
+// until it has room again, so a commit never fails and nothing finished
+// goes unrecorded. Default: 4096, Kafka's default.
+func OffsetMetadataMaxBytes(n int) Option {
+	return func(c *config) { c.mark("OffsetMetadataMaxBytes"); c.metadataMaxBytes = n }
 }
 
 // Use adds handler middleware, outermost first, for cross-cutting work

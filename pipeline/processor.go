@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -92,9 +94,20 @@ func (p *Processor) Run(ctx context.Context) error {
 	queue := schedule.New[*task](min(max(2*cfg.maxRecords, 1<<10), 1<<16))
 	ledger := newLedger(cfg, p.metrics, routes)
 	p.metrics.inflightOf.Store(&ledger.inflight)
-	committer := &committer{interval: cfg.commitInterval, log: log, ledger: ledger, metrics: p.metrics}
-	rebal := &rebalancer{revokeTimeout: cfg.revokeTimeout, log: log, ledger: ledger, queue: queue, committer: committer, metrics: p.metrics}
-	cl, err := kgo.NewClient(p.clientOptions(subscribed, rebal)...)
+	committer := &committer{interval: cfg.commitInterval, log: log, ledger: ledger, metrics: p.metrics, metaMax: cfg.metadataMaxBytes}
+	rebal := &rebalancer{revokeTimeout: cfg.revokeTimeout, log: log, ledger: ledger, queue: queue, committer: committer, metrics: p.metrics,
+		group: cfg.group, transactional: cfg.exactlyOnce}
+	var cl *kgo.Client
+	var sess *kgo.GroupTransactSession
+	var err error
+	if cfg.exactlyOnce {
+		sess, err = kgo.NewGroupTransactSession(p.clientOptions(subscribed, rebal)...)
+		if sess != nil {
+			cl = sess.Client()
+		}
+	} else {
+		cl, err = kgo.NewClient(p.clientOptions(subscribed, rebal)...)
+	}
 	if err != nil {
 		return fmt.Errorf("processor %s: kafka client: %w", cfg.name, err)
 	}
@@ -102,6 +115,11 @@ func (p *Processor) Run(ctx context.Context) error {
 	gates := retry.NewGates(cl)
 	router := retry.NewRouter(routes, cfg.name, cfg.keyOrderedRetries && cfg.ordering == KeyOrder && cfg.onError == nil, cfg.connectHeaders)
 	rebal.gates, rebal.router = gates, router
+	var txn *transactor
+	if sess != nil {
+		txn = &transactor{interval: cfg.commitInterval, log: log, sess: sess, ledger: ledger, queue: queue, router: router,
+			metrics: p.metrics, metaMax: cfg.metadataMaxBytes}
+	}
 	if cfg.onError == nil {
 		check := &topicCheck{name: cfg.name, inputs: cfg.topics, create: cfg.createTopics, routes: routes, log: log}
 		if err := check.check(ctx, cl); err != nil {
@@ -112,11 +130,20 @@ func (p *Processor) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	log.Info("starting", "group", cfg.group, "topics", cfg.topics, "ordering", cfg.ordering.String(), "workers", cfg.workers)
+	guarantee := "at-least-once"
+	if txn != nil {
+		guarantee = "exactly-once"
+		if err := txn.begin(); err != nil {
+			cl.Close()
+			return fmt.Errorf("processor %s: begin transaction: %w", cfg.name, err)
+		}
+	}
+	log.Info("starting", "group", cfg.group, "topics", cfg.topics, "ordering", cfg.ordering.String(), "workers", cfg.workers,
+		"guarantee", guarantee, "instance_id", cfg.instanceID)
 
 	exec := &executor{
 		name: cfg.name, workers: cfg.workers, handler: p.handler, onError: cfg.onError, router: router,
-		concurrentOutputs: cfg.concurrentOutputs, client: cl, queue: queue, ledger: ledger, metrics: p.metrics,
+		concurrentOutputs: cfg.concurrentOutputs, txn: txn, client: cl, queue: queue, ledger: ledger, metrics: p.metrics,
 	}
 	handlerCtx, cancelHandlers := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelHandlers()
@@ -127,7 +154,11 @@ func (p *Processor) Run(ctx context.Context) error {
 	}
 	commitCtx, stopCommits := context.WithCancel(context.Background())
 	commitsDone := make(chan struct{})
-	go func() { defer close(commitsDone); committer.loop(commitCtx) }()
+	if txn == nil {
+		go func() { defer close(commitsDone); committer.loop(commitCtx) }()
+	} else {
+		close(commitsDone) // transactions end on the fetcher's goroutine
+	}
 
 	pollCtx, stopPolling := context.WithCancel(ctx)
 	go func() {
@@ -137,7 +168,8 @@ func (p *Processor) Run(ctx context.Context) error {
 		case <-pollCtx.Done():
 		}
 	}()
-	f := &fetcher{name: cfg.name, ordering: cfg.ordering, log: log, client: cl, topics: subscribed, ledger: ledger, queue: queue, gates: gates, metrics: p.metrics}
+	f := &fetcher{name: cfg.name, ordering: cfg.ordering, log: log, client: cl, topics: subscribed, ledger: ledger, queue: queue, gates: gates, metrics: p.metrics, instanceID: cfg.instanceID,
+		txn: txn, metaMax: cfg.metadataMaxBytes}
 	f.loop(pollCtx)
 	stopPolling()
 	cl.AllowRebalance() // in case the last poll returned while being cancelled
@@ -177,7 +209,15 @@ func (p *Processor) Run(ctx context.Context) error {
 	}
 	cancel()
 	commitCtx, cancel = context.WithTimeout(context.Background(), ShutdownMargin/5)
-	if err := committer.commitAll(commitCtx); err != nil {
+	if txn != nil {
+		if fatal == nil {
+			txn.end(commitCtx, true)
+		} else {
+			// A failed processor aborts: its last transaction may hold
+			// outputs of the record that failed it.
+			_, _ = sess.End(commitCtx, kgo.TryAbort)
+		}
+	} else if err := committer.commitAll(commitCtx); err != nil {
 		log.Error("final commit", "err", err)
 		if fatal == nil {
 			fatal = err
@@ -250,8 +290,17 @@ func (p *Processor) clientOptions(subscribed []string, rebal *rebalancer) []kgo.
 			kprom.Registerer(cfg.registerer),
 			kprom.WithStaticLabel(prometheus.Labels{"processor": cfg.name}))))
 	}
+	opts = append(opts, kgo.ConsumerGroup(cfg.group))
+	if cfg.exactlyOnce {
+		opts = append(opts, kgo.TransactionalID(cfg.txnID()),
+			// A transaction lasts about CommitInterval; the broker aborts
+			// one that outlives this (a frozen instance's).
+			kgo.TransactionTimeout(max(10*time.Second, 10*cfg.commitInterval)))
+	}
+	if cfg.instanceID != "" {
+		opts = append(opts, kgo.InstanceID(cfg.instanceID))
+	}
 	return append(opts,
-		kgo.ConsumerGroup(cfg.group),
 		kgo.ConsumeTopics(subscribed...),
 		kgo.Balancers(kgo.CooperativeStickyBalancer()),
 		kgo.DisableAutoCommit(),
@@ -266,4 +315,18 @@ func (p *Processor) clientOptions(subscribed []string, rebal *rebalancer) []kgo.
 		kgo.OnPartitionsLost(rebal.onLost),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 	)
+}
+
+// transactionalID returns the exactly-once producer's transactional ID.
+func (c *config) txnID() string {
+	if c.transactionalID != "" {
+		return c.transactionalID
+	}
+	suffix := c.instanceID
+	if suffix == "" {
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		suffix = hex.EncodeToString(b[:])
+	}
+	return "sluice-" + c.group + "-" + suffix
 }

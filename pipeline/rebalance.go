@@ -2,11 +2,14 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluice-dev/sluice/pipeline/internal/retry"
@@ -25,16 +28,55 @@ type rebalancer struct {
 	router        *retry.Router
 	committer     *committer
 	metrics       *metrics
+	group         string
+	// transactional: commits happen only in transactions (exactly-once);
+	// a revoke makes the current one abort instead.
+	transactional bool
 	// noWait is set at shutdown once the drain is over: a revoke then
 	// commits what finished without waiting for running records again.
 	noWait atomic.Bool
 }
 
-func (r *rebalancer) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
-	owned := r.ledger.assign(assigned)
+// onAssigned starts bookkeeping for the new partitions, with the finished
+// offsets their last owner's commit metadata names, so that they are not
+// processed again.
+func (r *rebalancer) onAssigned(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) {
+	committed, err := r.committedOffsets(ctx, cl, assigned)
+	if err != nil {
+		// Without them the records the last owner finished above its
+		// watermark run again: duplicates, never losses.
+		r.log.Warn("cannot read the commit metadata of the assigned partitions; records finished by their last owner will be processed again", "err", err)
+	}
+	owned, skipped := r.ledger.assign(assigned, committed)
 	r.metrics.rebalances.Inc()
 	r.metrics.assigned.Set(float64(owned))
-	r.log.Info("partitions assigned", "owned", owned, "partitions", assigned)
+	r.log.Info("partitions assigned", "owned", owned, "partitions", assigned, "finished_by_last_owner", skipped)
+}
+
+// committedOffsets reads the group's committed offsets and metadata of the
+// assigned partitions, waiting for pending transactional commits.
+func (r *rebalancer) committedOffsets(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) (map[topicPartition]committedOffset, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	resp, err := kadm.NewClient(cl).FetchOffsets(kadm.RequireStable(ctx), r.group)
+	if err == nil {
+		err = resp.Error()
+	}
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		return nil, nil // a new group: nothing committed yet
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := map[topicPartition]committedOffset{}
+	for topic, parts := range assigned {
+		for _, p := range parts {
+			if o, ok := resp.Lookup(topic, p); ok && o.Err == nil && o.At >= 0 {
+				out[topicPartition{topic, p}] = committedOffset{at: o.At, meta: o.Metadata}
+			}
+		}
+	}
+	return out, nil
 }
 
 // onRevoked starts nothing new for the revoked partitions, drops their
@@ -83,7 +125,7 @@ func (r *rebalancer) release(ctx context.Context, parts map[string][]int32, comm
 		r.log.Warn("revoke: records still running after timeout; they stay uncommitted", "timeout", r.revokeTimeout)
 	}
 	var err error
-	if commit {
+	if commit && !r.transactional {
 		list := make([]*partState, 0, len(gone))
 		for ps := range gone {
 			list = append(list, ps)

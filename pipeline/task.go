@@ -31,6 +31,9 @@ type task struct {
 	epoch   int32 // leader epoch
 	pending atomic.Int32
 	failed  atomic.Bool
+	// txn is the transaction gate t entered before producing (exactly-once
+	// mode), left when t settles.
+	txn *transactor
 	// out is the Context of the task's output records: the produce
 	// promise, one function for every record, finds the task through it
 	// without a closure allocated per output.
@@ -84,7 +87,19 @@ func (r *run) load(t *task) {
 }
 
 // finish settles t: its record is fully processed.
-func (t *task) finish(l *ledger) { l.finish(t.part, t.offset, t.epoch, t.size) }
+func (t *task) finish(l *ledger) {
+	l.finish(t.part, t.offset, t.epoch, t.size)
+	t.leaveTxn()
+}
+
+// leaveTxn leaves the transaction gate once t is settled, so the
+// transaction that holds its outputs can end.
+func (t *task) leaveTxn() {
+	if x := t.txn; x != nil {
+		t.txn = nil
+		x.leave()
+	}
+}
 
 // abandon settles t unfinished: its offset stays uncommitted.
 func (t *task) abandon(l *ledger) { l.abandon(t.part, t.size) }
@@ -97,6 +112,7 @@ func (t *task) abandonFailed(l *ledger, err error) {
 	}
 	l.fail(err)
 	t.abandon(l)
+	t.leaveTxn()
 }
 
 // dropQueued removes queued (not started) tasks that match from q and

@@ -61,6 +61,18 @@ func (c *config) validate(h Handler) error {
 	if c.handlerTimeout < 0 {
 		bad("HandlerTimeout(%v): want a positive duration, or 0 for none", c.handlerTimeout)
 	}
+	if c.set["InstanceID"] > 0 && (c.instanceID == "" || len(c.instanceID) > 249) {
+		bad("InstanceID(%q): want 1 to 249 characters", c.instanceID)
+	}
+	if c.metadataMaxBytes < 64 {
+		bad("OffsetMetadataMaxBytes(%d): want at least 64 (Kafka's default is 4096)", c.metadataMaxBytes)
+	}
+	if c.set["TransactionalID"] > 0 && !c.exactlyOnce {
+		bad("TransactionalID without ExactlyOnce: only exactly-once mode uses transactions")
+	}
+	if c.set["TransactionalID"] > 0 && c.transactionalID == "" {
+		bad("TransactionalID(%q): want a non-empty ID", c.transactionalID)
+	}
 	if c.logger == nil {
 		bad("Logger(nil): want a logger")
 	}

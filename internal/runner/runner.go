@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -74,6 +75,8 @@ type Common struct {
 	PanicsRetryable bool
 	CreateTopics    bool
 	SessionTimeout  time.Duration
+	InstanceID      string
+	Guarantee       string
 }
 
 func (c *Common) register(fs *flag.FlagSet, spec Spec) {
@@ -103,6 +106,25 @@ func (c *Common) register(fs *flag.FlagSet, spec Spec) {
 	fs.BoolVar(&c.PanicsRetryable, "panics-retryable", false, "retry records whose handler panicked instead of dead-lettering them at once")
 	fs.BoolVar(&c.CreateTopics, "create-topics", true, "create missing retry and dead-letter topics at start")
 	fs.DurationVar(&c.SessionTimeout, "session-timeout", 45*time.Second, "consumer-group session timeout: how long a silent instance keeps its partitions")
+	fs.StringVar(&c.Guarantee, "guarantee", "at-least-once", "at-least-once: a crash may process records again; exactly-once: outputs and offsets commit together in Kafka transactions, once per --commit-interval, so read_committed readers see every output once (needs the transactional-ID ACLs)")
+	host, _ := os.Hostname()
+	fs.StringVar(&c.InstanceID, "instance-id", host, "static group membership: a restart with the same ID takes back its partitions at once; every live instance of a group needs its own (default: the host name, so a StatefulSet pod keeps its identity); empty: dynamic membership")
+}
+
+// membership turns --instance-id into its option.
+func (c *Common) membership() ([]pipeline.Option, error) {
+	var opts []pipeline.Option
+	if c.InstanceID != "" {
+		opts = append(opts, pipeline.InstanceID(c.InstanceID))
+	}
+	switch c.Guarantee {
+	case "at-least-once":
+	case "exactly-once":
+		opts = append(opts, pipeline.ExactlyOnce())
+	default:
+		return nil, fmt.Errorf("--guarantee %q: want at-least-once or exactly-once", c.Guarantee)
+	}
+	return opts, nil
 }
 
 // options turns the failure-handling flags into processor options.
@@ -123,7 +145,7 @@ func (c *Common) options() ([]pipeline.Option, error) {
 		// nothing, and the library refuses them. --retry-delays has a
 		// default, so only the flags without one are an error here.
 		if c.DeadLetterTopic != "" || c.ConnectHeaders {
-			return nil, fmt.Errorf("--on-error stop: --dead-letter-topic and --connect-headers only apply with --on-error route")
+			return nil, fmt.Errorf("--on-error stop: --dlq-topic and --connect-headers only apply with --on-error route")
 		}
 		opts = append(opts, pipeline.StopOnError())
 		if c.HandlerTimeout > 0 {
@@ -234,6 +256,10 @@ func run(spec Spec, c *Common, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	memberOpts, err := c.membership()
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	p, err := pipeline.New(spec.Name, handler, append([]pipeline.Option{
@@ -246,7 +272,7 @@ func run(spec Spec, c *Common, log *slog.Logger) error {
 		pipeline.ClientOptions(append(connOpts, kgo.SessionTimeout(c.SessionTimeout))...),
 		pipeline.Logger(log),
 		pipeline.Metrics(reg),
-	}, failureOpts...)...)
+	}, append(failureOpts, memberOpts...)...)...)
 	if err != nil {
 		return err
 	}
