@@ -71,7 +71,7 @@ func TestJSONFieldNamesAreStable(t *testing.T) {
 
 	summary := []string{"topic", "partition", "offset", "timestamp", "dead_lettered_at", "age_seconds",
 		"key", "key_base64", "header_format", "attempts", "error_class", "error", "first_failure", "last_failure",
-		"origin", "processor", "due", "parked", "replayed_from"}
+		"origin", "processor", "due", "parked", "replayed_from", "replays"}
 	m := jsonObject(t, deadletter.SummaryJSON(r, now))
 	if got := slices.Sorted(maps.Keys(m)); !slices.Equal(got, slices.Sorted(slices.Values(summary))) {
 		t.Errorf("summary fields %v, want %v", got, slices.Sorted(slices.Values(summary)))

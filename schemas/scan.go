@@ -2,7 +2,9 @@ package schemas
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"strings"
 )
 
 // maxZeroSizeItems caps the items of an array or map whose items encode to
@@ -46,7 +48,7 @@ func scan(n *node, b []byte) ([]byte, error) {
 			return nil, fmt.Errorf("%s length %d is negative", n.base, l)
 		}
 		if l > int64(len(rest)) {
-			return nil, fmt.Errorf("%s length %d exceeds the %d bytes remaining", n.base, l, len(rest))
+			return nil, fmt.Errorf("%s length %d exceeds the %s remaining", n.base, l, plural(int64(len(rest)), "byte"))
 		}
 		return rest[l:], nil
 	case kindEnum:
@@ -71,7 +73,7 @@ func scan(n *node, b []byte) ([]byte, error) {
 		for _, f := range n.fields {
 			var err error
 			if b, err = scan(f.typ, b); err != nil {
-				return nil, fmt.Errorf("%s.%s: %w", n.name, f.name, err)
+				return nil, at(f.name, err)
 			}
 		}
 		return b, nil
@@ -107,7 +109,8 @@ func scanBlocks(n *node, b []byte) ([]byte, error) {
 			}
 		}
 		if itemMin > 0 && count > int64(len(b)/itemMin) {
-			return nil, fmt.Errorf("%s block claims %d items but only %d bytes remain", n.base, count, len(b))
+			return nil, fmt.Errorf("%s block of %s needs at least %s each, but only %s", n.base,
+				plural(count, "item"), plural(int64(itemMin), "byte"), remain(len(b)))
 		}
 		if total += int(count); itemMin == 0 && total > maxZeroSizeItems {
 			return nil, fmt.Errorf("%s holds more than %d zero-size items", n.base, maxZeroSizeItems)
@@ -115,11 +118,11 @@ func scanBlocks(n *node, b []byte) ([]byte, error) {
 		for i := int64(0); i < count; i++ {
 			if n.kind == kindMap {
 				if b, err = scan(stringNode, b); err != nil {
-					return nil, fmt.Errorf("map key: %w", err)
+					return nil, at(fmt.Sprintf("[%d] key", total-int(count)+int(i)), err)
 				}
 			}
 			if b, err = scan(n.items, b); err != nil {
-				return nil, fmt.Errorf("[%d]: %w", total-int(count)+int(i), err)
+				return nil, at(fmt.Sprintf("[%d]", total-int(count)+int(i)), err)
 			}
 		}
 	}
@@ -145,5 +148,41 @@ func skip(b []byte, n int, what string) ([]byte, error) {
 }
 
 func errShort(what string, need int, b []byte) error {
-	return fmt.Errorf("%s needs %d bytes but only %d remain", what, need, len(b))
+	return fmt.Errorf("%s needs %s but only %s", what, plural(int64(need), "byte"), remain(len(b)))
+}
+
+// pathError is a scan error and where in the record it happened, written
+// as in the loader's messages: "lines[0].sku".
+type pathError struct {
+	path string
+	err  error
+}
+
+func (e *pathError) Error() string { return e.path + ": " + e.err.Error() }
+func (e *pathError) Unwrap() error { return e.err }
+
+// at puts step (a field name, or "[i]") in front of err's path.
+func at(step string, err error) error {
+	var p *pathError
+	if !errors.As(err, &p) {
+		return &pathError{path: step, err: err}
+	}
+	if strings.HasPrefix(p.path, "[") {
+		return &pathError{path: step + p.path, err: p.err}
+	}
+	return &pathError{path: step + "." + p.path, err: p.err}
+}
+
+func plural(n int64, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}
+
+func remain(n int) string {
+	if n == 1 {
+		return "1 byte remains"
+	}
+	return fmt.Sprintf("%d bytes remain", n)
 }

@@ -201,3 +201,68 @@ func TestDecodeErrorsCarryTheirClass(t *testing.T) {
 		}
 	}
 }
+
+// TestTruncatedOrderErrorReadsOnce is the poison error of the demo and the
+// dlq list: an OrderPlaced cut inside its order lines. It names the schema
+// once, says where in the record decoding stopped, and its counts read as
+// English.
+func TestTruncatedOrderErrorReadsOnce(t *testing.T) {
+	ctx := context.Background()
+	s := newSerde(t)
+	p := placed()
+	full, err := order.Encode(ctx, s, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name  string
+		cut   func([]byte) []byte
+		where string
+	}{
+		// The array header says one line and a single byte follows it.
+		{"inside the lines array", func(b []byte) []byte {
+			i := linesStart(t, ctx, s, p, b)
+			return append(append([]byte{}, b[:i]...), 2, 0x02) // count 1, then one byte
+		}, "lines: array block of 1 item needs at least"},
+		{"inside a line's SKU", func(b []byte) []byte {
+			i := linesStart(t, ctx, s, p, b)
+			return append(append([]byte{}, b[:i]...), 2, 20, 'a', 'b') // count 1, a 10-byte SKU with 2 bytes
+		}, "lines[0].sku: string length 10 exceeds the 2 bytes remaining"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := order.DecodePlaced(ctx, s, c.cut(full))
+			if err == nil {
+				t.Fatal("a truncated order decoded")
+			}
+			msg := err.Error()
+			if n := strings.Count(msg, schemas.OrderPlaced); n != 1 {
+				t.Errorf("error names %s %d times, want once: %s", schemas.OrderPlaced, n, msg)
+			}
+			if !strings.Contains(msg, c.where) {
+				t.Errorf("error %q does not say %q", msg, c.where)
+			}
+			if strings.Contains(msg, "1 items") || strings.Contains(msg, " 1 bytes remain") {
+				t.Errorf("error %q has a singular count in the plural", msg)
+			}
+		})
+	}
+}
+
+// linesStart finds where the order lines start in b, an encoding of p: the
+// bytes before are those of p with no lines, minus the empty array's 0.
+func linesStart(t *testing.T, ctx context.Context, s *schemas.Serde, p order.Placed, b []byte) int {
+	t.Helper()
+	empty := p
+	empty.Lines = nil
+	e, err := order.Encode(ctx, s, empty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range e {
+		if i >= len(b) || e[i] != b[i] {
+			return i
+		}
+	}
+	return len(e)
+}
