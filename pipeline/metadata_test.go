@@ -40,7 +40,7 @@ func testMetadataLimit(t *testing.T, opts ...pipeline.Option) {
 	}
 	reg := prometheus.NewRegistry()
 	p, err := pipeline.New("ragged", h, append([]pipeline.Option{pipeline.Topics("in"), pipeline.Workers(64), pipeline.OffsetMetadataMaxBytes(limit),
-		pipeline.MaxInFlight(400, 1<<20), pipeline.CommitInterval(10*time.Millisecond), pipeline.Metrics(reg),
+		pipeline.MaxInFlight(400, 1<<20), pipeline.CommitInterval(10 * time.Millisecond), pipeline.Metrics(reg),
 		pipeline.ClientOptions(kgo.SeedBrokers(brokers...)), pipeline.Logger(quiet)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
