@@ -68,9 +68,10 @@ type partState struct {
 	committed     int64 // last committed offset, -1 if none by us
 	epoch         int32 // leader epoch of the newest finished record
 	revoked       bool
-	highWatermark int64 // latest seen in a fetch response, for the lag gauge
-	lastStarted   int64 // offset of the newest started record, -1 before any
-	reserved      int   // metadata bytes reserved by records producing (exactly-once)
+	highWatermark int64           // latest seen in a fetch response, for the lag gauge
+	lastStarted   int64           // offset of the newest started record, -1 before any
+	reserved      int             // metadata bytes reserved by records producing (exactly-once)
+	parked        []parkedOutputs // outputs waiting for metadata room (exactly-once)
 	// meta is the offset metadata committed with committed (or found at
 	// assignment), and skip the finished offsets above committed it
 	// names: a record in skip was processed by an earlier owner and is not

@@ -29,6 +29,7 @@ type rebalancer struct {
 	committer     *committer
 	metrics       *metrics
 	group         string
+	gate          *txnGate // exactly-once mode; nil otherwise
 	// transactional: commits happen only in transactions (exactly-once);
 	// a revoke makes the current one abort instead.
 	transactional bool
@@ -104,6 +105,11 @@ func (r *rebalancer) release(ctx context.Context, parts map[string][]int32, comm
 		r.gates.Open(ps.tp.topic, ps.tp.partition)
 	}
 	dropped := dropQueued(r.queue, r.ledger, func(t *task) bool { return gone[t.part] })
+	if r.gate != nil {
+		for ps := range gone {
+			r.gate.dropParked(ps) // their outputs would go into a transaction that aborts
+		}
+	}
 	timeout := r.revokeTimeout
 	if r.noWait.Load() {
 		timeout = 0
@@ -133,6 +139,11 @@ func (r *rebalancer) release(ctx context.Context, parts map[string][]int32, comm
 		err = r.committer.commitLocked(ctx, list)
 	}
 	owned := r.ledger.forget(gone)
+	if r.gate != nil {
+		for ps := range gone {
+			r.gate.dropParked(ps) // parked while the revoke waited
+		}
+	}
 	for ps := range gone {
 		part := fmt.Sprint(ps.tp.partition)
 		r.metrics.committedOffset.DeleteLabelValues(ps.tp.topic, part)
