@@ -132,6 +132,13 @@ func (ps *partState) roomLocked(offset int64, limit int) (need int, ok bool) {
 	return need, ps.window.MetadataLen()+ps.reserved+need <= limit
 }
 
+// parkedOutputs are a record's outputs waiting for metadata room.
+type parkedOutputs struct {
+	offset int64
+	send   func(reserved int) // produce them; the gate is held for the record
+	drop   func()             // settle the record unfinished: its partition state was replaced
+}
+
 // partSnapshot is what one partition commits: its watermark, the leader
 // epoch of its newest finished record, and the metadata.
 type partSnapshot struct {
@@ -191,9 +198,9 @@ func (l *ledger) newPartLocked(tp topicPartition) *partState {
 	}
 }
 
-// committedOffset is a partition's committed offset and metadata as read
+// groupCommit is a partition's committed offset and metadata as read
 // from the group at assignment.
-type committedOffset struct {
+type groupCommit struct {
 	at   int64
 	meta string
 }
@@ -202,7 +209,7 @@ type committedOffset struct {
 // finished offsets the last owner recorded in its commit metadata, and
 // returns how many partitions are owned now and how many offsets will be
 // skipped.
-func (l *ledger) assign(assigned map[string][]int32, committed map[topicPartition]committedOffset) (owned int, skipped int64) {
+func (l *ledger) assign(assigned map[string][]int32, committed map[topicPartition]groupCommit) (owned int, skipped int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for topic, parts := range assigned {

@@ -56,7 +56,7 @@ func (r *rebalancer) onAssigned(ctx context.Context, cl *kgo.Client, assigned ma
 
 // committedOffsets reads the group's committed offsets and metadata of the
 // assigned partitions, waiting for pending transactional commits.
-func (r *rebalancer) committedOffsets(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) (map[topicPartition]committedOffset, error) {
+func (r *rebalancer) committedOffsets(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) (map[topicPartition]groupCommit, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	resp, err := kadm.NewClient(cl).FetchOffsets(kadm.RequireStable(ctx), r.group)
@@ -69,11 +69,11 @@ func (r *rebalancer) committedOffsets(ctx context.Context, cl *kgo.Client, assig
 	if err != nil {
 		return nil, err
 	}
-	out := map[topicPartition]committedOffset{}
+	out := map[topicPartition]groupCommit{}
 	for topic, parts := range assigned {
 		for _, p := range parts {
 			if o, ok := resp.Lookup(topic, p); ok && o.Err == nil && o.At >= 0 {
-				out[topicPartition{topic, p}] = committedOffset{at: o.At, meta: o.Metadata}
+				out[topicPartition{topic, p}] = groupCommit{at: o.At, meta: o.Metadata}
 			}
 		}
 	}
@@ -110,11 +110,11 @@ func (r *rebalancer) release(ctx context.Context, parts map[string][]int32, comm
 			r.gate.dropParked(ps) // their outputs would go into a transaction that aborts
 		}
 	}
-	timeout := r.revokeTimeout
+	wait := r.revokeTimeout
 	if r.noWait.Load() {
-		timeout = 0
+		wait = 0
 	}
-	waitCtx, cancel := context.WithTimeout(ctx, timeout)
+	waitCtx, cancel := context.WithTimeout(ctx, wait)
 	finished := r.ledger.waitFor(waitCtx, func() bool {
 		for ps := range gone {
 			ps.mu.Lock()
@@ -128,7 +128,7 @@ func (r *rebalancer) release(ctx context.Context, parts map[string][]int32, comm
 	})
 	cancel()
 	if !finished {
-		r.log.Warn("revoke: records still running after timeout; they stay uncommitted", "timeout", r.revokeTimeout)
+		r.log.Warn("revoke: records still running after RevokeTimeout; they stay uncommitted", "revoke_timeout", r.revokeTimeout)
 	}
 	var err error
 	if commit && !r.transactional {

@@ -27,13 +27,6 @@ type txnGate struct {
 	holds   prometheus.Counter
 }
 
-// parkedOutputs are a record's outputs waiting for metadata room.
-type parkedOutputs struct {
-	offset int64
-	send   func(reserved int) // produce them; the gate is held for the record
-	drop   func()             // settle the record unfinished: its partition state was replaced
-}
-
 // admission is what admit decided.
 type admission int
 
