@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"time"
 	"unsafe"
 
@@ -32,6 +33,17 @@ type executor struct {
 	metrics *metrics
 }
 
+// yieldAfter is how long a worker runs handlers before it yields its P.
+// Profiling the order chain's score stage (2 cores shared with the broker
+// and the loader, key mode, 2,000 orders/s) found its client goroutines
+// queued behind two workers running the model back to back: a local run
+// queue of 43 goroutines in GODEBUG=schedtrace, 7.5% of CPU in
+// asyncPreempt against 0.9% in partition mode (where workers idle more),
+// and acknowledgements, hence commits and the next stage, late by whole
+// preemption slices. Yielding costs ~100 ns, nothing next to a handler
+// that ran this long, and fast handlers never reach it.
+const yieldAfter = 500 * time.Microsecond
+
 // workerBatch is how many runnable records a worker takes at once; taking
 // several saves scheduler round trips when handlers are fast.
 const workerBatch = 64
@@ -51,6 +63,7 @@ func (e *executor) work(ctx context.Context, id int) {
 		// One clock read per record: each handler's end is the next
 		// one's start (clock reads are not free on every VM).
 		now := time.Now()
+		ran := now
 		for _, t := range tasks {
 			if e.ledger.failing.Load() || ctx.Err() != nil {
 				// After a failure nothing else starts: a later record of
@@ -62,6 +75,15 @@ func (e *executor) work(ctx context.Context, id int) {
 			r.load(t)
 			now = e.runTask(ctx, id, t, now)
 			t.run = nil
+			if now.Sub(ran) >= yieldAfter {
+				// CPU-bound handlers on every P starve the client's
+				// goroutines (fetch responses, produce requests,
+				// acknowledgements) until the scheduler preempts a worker,
+				// 10 ms later; handing the P over after each long stretch
+				// lets them run at once (see yieldAfter).
+				runtime.Gosched()
+				ran = now
+			}
 		}
 		// Keys are released after the whole batch: a key's next record
 		// waits a little longer, but the queue lock is taken once.
