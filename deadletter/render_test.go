@@ -125,7 +125,7 @@ func TestTextOutput(t *testing.T) {
 	if err := deadletter.WriteDetail(context.Background(), &buf, r, decoder(serde), at.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"orders.dlq/0/0", "1h0m ago", "sluice.orders.OrderStatus v1", `"order_id": "o-1"`, "traceparent: trace-o-1", "processor"} {
+	for _, want := range []string{"orders.dlq/0/0", "1h0m ago", "sluice.orders.OrderStatus v2", `"order_id": "o-1"`, "traceparent: trace-o-1", "processor"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("detail output lacks %q:\n%s", want, buf.String())
 		}

@@ -11,18 +11,18 @@ import (
 // zero bytes (e.g. an array of null): the input length cannot bound those.
 const maxZeroSizeItems = 1 << 16
 
-var stringNode = &node{kind: kindString, base: "string", minSize: 1}
+var stringNode = &Type{kind: KindString, base: "string", minSize: 1}
 
 // scan walks an Avro binary body against the writer schema without building
 // values, and returns the bytes after it. It exists because goavro trusts
 // block counts (an array header claiming 2^31 items makes it allocate tens
 // of gigabytes before noticing the input is short) and because its errors
 // do not say where in the record decoding stopped.
-func scan(n *node, b []byte) ([]byte, error) {
+func scan(n *Type, b []byte) ([]byte, error) {
 	switch n.kind {
-	case kindNull:
+	case KindNull:
 		return b, nil
-	case kindBoolean:
+	case KindBoolean:
 		if len(b) < 1 {
 			return nil, errShort("boolean", 1, b)
 		}
@@ -30,16 +30,16 @@ func scan(n *node, b []byte) ([]byte, error) {
 			return nil, fmt.Errorf("boolean byte 0x%02x is neither 0 nor 1", b[0])
 		}
 		return b[1:], nil
-	case kindInt, kindLong:
+	case KindInt, KindLong:
 		_, rest, err := readLong(b, n.base)
 		return rest, err
-	case kindFloat:
+	case KindFloat:
 		return skip(b, 4, "float")
-	case kindDouble:
+	case KindDouble:
 		return skip(b, 8, "double")
-	case kindFixed:
+	case KindFixed:
 		return skip(b, n.size, "fixed "+n.name)
-	case kindBytes, kindString:
+	case KindBytes, KindString:
 		l, rest, err := readLong(b, n.base+" length")
 		if err != nil {
 			return nil, err
@@ -51,16 +51,16 @@ func scan(n *node, b []byte) ([]byte, error) {
 			return nil, fmt.Errorf("%s length %d exceeds the %s remaining", n.base, l, plural(int64(len(rest)), "byte"))
 		}
 		return rest[l:], nil
-	case kindEnum:
+	case KindEnum:
 		i, rest, err := readLong(b, "enum index")
 		if err != nil {
 			return nil, err
 		}
-		if i < 0 || i >= int64(n.symbols) {
-			return nil, fmt.Errorf("enum %s index %d out of range [0,%d)", n.name, i, n.symbols)
+		if i < 0 || i >= int64(len(n.symbols)) {
+			return nil, fmt.Errorf("enum %s index %d out of range [0,%d)", n.name, i, len(n.symbols))
 		}
 		return rest, nil
-	case kindUnion:
+	case KindUnion:
 		i, rest, err := readLong(b, "union index")
 		if err != nil {
 			return nil, err
@@ -69,7 +69,7 @@ func scan(n *node, b []byte) ([]byte, error) {
 			return nil, fmt.Errorf("union index %d out of range [0,%d)", i, len(n.branches))
 		}
 		return scan(n.branches[i], rest)
-	case kindRecord:
+	case KindRecord:
 		for _, f := range n.fields {
 			var err error
 			if b, err = scan(f.typ, b); err != nil {
@@ -77,15 +77,15 @@ func scan(n *node, b []byte) ([]byte, error) {
 			}
 		}
 		return b, nil
-	case kindArray, kindMap:
+	case KindArray, KindMap:
 		return scanBlocks(n, b)
 	}
 	return nil, fmt.Errorf("internal: unhandled kind %d", n.kind)
 }
 
-func scanBlocks(n *node, b []byte) ([]byte, error) {
+func scanBlocks(n *Type, b []byte) ([]byte, error) {
 	itemMin := n.items.minSize
-	if n.kind == kindMap {
+	if n.kind == KindMap {
 		itemMin++ // the key's length
 	}
 	total := 0
@@ -116,7 +116,7 @@ func scanBlocks(n *node, b []byte) ([]byte, error) {
 			return nil, fmt.Errorf("%s holds more than %d zero-size items", n.base, maxZeroSizeItems)
 		}
 		for i := int64(0); i < count; i++ {
-			if n.kind == kindMap {
+			if n.kind == KindMap {
 				if b, err = scan(stringNode, b); err != nil {
 					return nil, at(fmt.Sprintf("[%d] key", total-int(count)+int(i)), err)
 				}

@@ -237,7 +237,7 @@ const settleGrace = 2 * time.Second
 // then it returns what this run produced and the offsets. It returns early
 // with an error when ctx ends, a processor fails or producing fails; in
 // every case produced has been received from before it returns.
-func awaitDone(ctx context.Context, adm *kadm.Client, t *tally, ch *chain, produced <-chan produceResult,
+func awaitDone(ctx context.Context, adm *kadm.Client, t *tally, ch *running, produced <-chan produceResult,
 	con *console, began time.Time) (sent, []stageOffsets, error) {
 	var newRecords sent
 	delivered := false

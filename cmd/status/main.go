@@ -39,6 +39,10 @@ start of the topic at every start, then kept up to date) and answers, on
   GET /healthz       liveness
   GET /readyz        200 once the view has caught up with the topic
 and serves Prometheus metrics, /healthz and /readyz on --metrics-addr.
+An order's status never goes back: a record ranked below the one the view
+holds (a SCORED after the CONFIRMED, from a stage that redid the order) is
+ignored and counted in sluice_status_records_ignored_total. Only committed
+records are read (read_committed).
 Every instance reads the whole topic: no consumer group, scale by adding
 instances behind a load balancer.`
 
@@ -129,6 +133,10 @@ func serve(f flags, log *slog.Logger) error {
 				func() float64 { return float64(view.Len()) }),
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sluice_status_view_ready", Help: "1 once the status view has caught up with the topic."},
 				func() float64 { return b2f(view.Ready()) }))
+		if err := view.RegisterMetrics(reg); err != nil {
+			ln.Close()
+			return err
+		}
 		ops, err := runner.ServeOps(f.metricsAddr, reg, view.Ready)
 		if err != nil {
 			ln.Close()
