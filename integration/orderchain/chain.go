@@ -75,6 +75,16 @@ func ModelTrees(n int) Option { return func(c *Chain) { c.trees = n } }
 // e.g. "SLUICE_COMMIT_INTERVAL=500ms".
 func Env(vars ...string) Option { return func(c *Chain) { c.env = append(c.env, vars...) } }
 
+// ExactlyOnce runs every stage with --guarantee exactly-once and makes the
+// collector read like the stages do, read_committed, so what it counts is
+// what a downstream consumer sees.
+func ExactlyOnce() Option {
+	return func(c *Chain) {
+		c.env = append(c.env, "SLUICE_GUARANTEE=exactly-once")
+		c.readCommitted = true
+	}
+}
+
 // Chain is one instance of the order pipeline on a cluster: its topics,
 // groups and processor containers. Methods are for the test goroutine.
 type Chain struct {
@@ -83,9 +93,10 @@ type Chain struct {
 	k      *kafkatest.Kafka
 	adm    *kadm.Client
 
-	partitions int32
-	trees      int
-	env        []string
+	partitions    int32
+	trees         int
+	env           []string
+	readCommitted bool
 
 	mu    sync.Mutex
 	procs []*Proc

@@ -36,8 +36,13 @@ type Collector struct {
 func (c *Chain) Collect(t testing.TB) *Collector {
 	t.Helper()
 	topics := []string{c.Topics.Validated, c.Topics.Scored, c.Topics.Decided, c.Topics.Status}
-	cl := c.k.Client(t, kgo.ConsumeTopics(topics...), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchMaxPartitionBytes(4<<20))
+	opts := []kgo.Opt{kgo.ConsumeTopics(topics...), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxPartitionBytes(4 << 20)}
+	if c.readCommitted {
+		// Transaction markers are kept so that a partition ending in one
+		// (or in an aborted batch) reads as caught up.
+		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
+	}
+	cl := c.k.Client(t, opts...)
 	serde := newSerde(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	col := &Collector{
@@ -73,6 +78,10 @@ func (c *Chain) Collect(t testing.TB) *Collector {
 			})
 			col.mu.Lock()
 			fs.EachRecord(func(r *kgo.Record) {
+				if r.Attrs.IsControl() {
+					col.next[r.Topic][r.Partition] = r.Offset + 1
+					return
+				}
 				id, rank, err := idOf(r)
 				if err != nil && col.err == nil {
 					col.err = fmt.Errorf("%s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
