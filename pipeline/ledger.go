@@ -8,9 +8,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/sluice-dev/sluice/pipeline/internal/offsetmeta"
 	"github.com/sluice-dev/sluice/pipeline/internal/offsets"
 	"github.com/sluice-dev/sluice/pipeline/internal/retry"
+	"github.com/sluice-dev/sluice/pipeline/offsetmeta"
 )
 
 // ledger is the bookkeeping every part of the processor shares: the owned

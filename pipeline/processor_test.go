@@ -21,7 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluice-dev/sluice/pipeline"
-	"github.com/sluice-dev/sluice/pipeline/internal/offsetmeta"
+	"github.com/sluice-dev/sluice/pipeline/offsetmeta"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
