@@ -74,6 +74,24 @@ func TestIntegrationCrashedProcessorLosesNothing(t *testing.T) {
 	scoredAtKill := col.Count(c.Topics.Scored)
 	procs[orderchain.Score].Kill(t)
 	t.Logf("killed %s with %d orders scored; committed before the kill: %v", procs[orderchain.Score].Name, scoredAtKill, committedAtKill)
+	// What was unfinished at the kill, as the dead process left it: every
+	// scored output written (one per input record: the first run of score)
+	// minus what its commits record as finished. Only that may be redone.
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+	written, err := c.Ends(ctx, c.Topics.Scored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recorded, aboveWatermark, err := c.RecordedFinished(ctx, orderchain.Score)
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outputsAtKill int64
+	for _, e := range written {
+		outputsAtKill += e
+	}
+	unfinishedAtKill := outputsAtKill - recorded
 	procs[orderchain.Score].Restart(t)
 
 	produced()
@@ -110,9 +128,13 @@ func TestIntegrationCrashedProcessorLosesNothing(t *testing.T) {
 	if dupKeys == 0 {
 		t.Errorf("the kill left no uncommitted work to redo: the scenario showed nothing about the uncommitted window")
 	}
+	if int64(dupKeys) > unfinishedAtKill {
+		t.Errorf("score redid %d orders after the kill, more than the %d it had written outputs for without its commits recording them as finished", dupKeys, unfinishedAtKill)
+	}
 	t.Logf("score duplicated %d orders, all from input offsets at or past the commit observed before the kill", dupKeys)
 	orderchain.Report(t, "crash", f)
-	orderchain.Summary(t, fmt.Sprintf("INTEGRATION crash: score duplicated %d orders, %d from outside the uncommitted window", dupKeys, outside))
+	orderchain.Summary(t, fmt.Sprintf("INTEGRATION crash: score redid %d orders after the kill; unfinished at the kill (outputs written, not recorded finished) %d; recorded finished above the committed offsets %d; %d from outside the uncommitted window",
+		dupKeys, unfinishedAtKill, aboveWatermark, outside))
 }
 
 // TestIntegrationScaleOutAndIn runs score as one instance, then three, then

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/pipeline/offsetmeta"
+
 	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/sluice-dev/sluice/pipeline/verify"
@@ -37,6 +39,33 @@ func (c *Chain) Committed(ctx context.Context, s Stage) (Offsets, error) {
 		}
 	})
 	return out, nil
+}
+
+// RecordedFinished returns how many records of stage's input its group's
+// commits record as finished: everything below each committed offset, and
+// the finished offsets above it that the commit metadata names (precise
+// resume, pipeline/offsetmeta).
+func (c *Chain) RecordedFinished(ctx context.Context, s Stage) (total, aboveWatermark int64, err error) {
+	resp, err := c.adm.FetchOffsets(ctx, c.Group(s))
+	if err == nil {
+		err = resp.Error()
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("fetch offsets of group %s: %w", c.Group(s), err)
+	}
+	resp.Each(func(o kadm.OffsetResponse) {
+		if o.Topic != c.Input(s) || o.At < 0 || err != nil {
+			return
+		}
+		set, derr := offsetmeta.Decode(o.Metadata, o.At)
+		if derr != nil {
+			err = fmt.Errorf("group %s %s/%d: commit metadata %q: %w", c.Group(s), o.Topic, o.Partition, o.Metadata, derr)
+			return
+		}
+		total += o.At + set.Len()
+		aboveWatermark += set.Len()
+	})
+	return total, aboveWatermark, err
 }
 
 // Ends returns the end offsets (high watermarks) of topic.
