@@ -11,8 +11,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -25,6 +25,8 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/sluice-dev/sluice/internal/envflag"
+	"github.com/sluice-dev/sluice/internal/logflag"
+	"github.com/sluice-dev/sluice/internal/ports"
 	"github.com/sluice-dev/sluice/internal/signals"
 	"github.com/sluice-dev/sluice/pipeline"
 	"github.com/sluice-dev/sluice/pipeline/kafkaconn"
@@ -36,7 +38,10 @@ const EnvPrefix = "SLUICE"
 
 // Spec describes one processor binary.
 type Spec struct {
-	Name     string   // processor name: default group, client ID, metrics label
+	// Name is the processor's name: its default group and client ID
+	// (sluice-<Name>), and the key of its default --metrics-addr in
+	// internal/ports (a name the table lacks has metrics off by default).
+	Name     string
 	Synopsis string   // first lines of --help
 	Inputs   []string // default input topics
 	// MaxInFlight is the default of --max-in-flight; 0 means the
@@ -70,10 +75,13 @@ type Common struct {
 	PanicsRetryable bool
 	CreateTopics    bool
 	SessionTimeout  time.Duration
+	InstanceID      string
+	Guarantee       string
 }
 
 func (c *Common) register(fs *flag.FlagSet, spec Spec) {
 	c.Conn.Brokers = []string{"127.0.0.1:9092"}
+	c.Conn.ClientID = "sluice-" + spec.Name
 	c.Conn.RegisterFlags(fs)
 	fs.StringVar(&c.Group, "group", spec.Name, "consumer group; run more instances with the same group to scale out")
 	fs.StringVar(&c.Inputs, "input", strings.Join(spec.Inputs, ","), "comma-separated input topics")
@@ -87,16 +95,36 @@ func (c *Common) register(fs *flag.FlagSet, spec Spec) {
 	fs.DurationVar(&c.CommitInterval, "commit-interval", time.Second, "how often finished offsets are committed (also on rebalance and shutdown)")
 	fs.StringVar(&c.Format, "format", "single-object", "Avro wire format: single-object (no registry) or confluent (needs --registry-url)")
 	fs.StringVar(&c.RegistryURL, "registry-url", "", "Confluent Schema Registry URL; implies --format confluent")
-	fs.StringVar(&c.MetricsAddr, "metrics-addr", "127.0.0.1:9464", "address for /metrics, /healthz and /readyz (empty disables)")
-	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	metricsAddr, _ := ports.Default(spec.Name, "metrics-addr")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", metricsAddr, "address for /metrics, /healthz and /readyz; each binary has its own default port, so all run on one host (empty disables)")
+	fs.StringVar(&c.LogLevel, "log-level", "info", logflag.Usage)
 	fs.StringVar(&c.RetryDelays, "retry-delays", "5s,30s,5m", "retry tiers: a record failing with a retryable error is retried after each delay in turn (topics <input>.retry.<delay>), then dead-lettered; empty: no retries")
 	fs.StringVar(&c.DeadLetterTopic, "dlq-topic", "", "dead-letter topic (default <input>.dlq)")
 	fs.BoolVar(&c.ConnectHeaders, "connect-headers", false, "write Kafka Connect's __connect.errors.* header names on dead-letter records")
 	fs.DurationVar(&c.HandlerTimeout, "handler-timeout", 0, "per-record handler deadline; a timed-out record is retried (0: none)")
-	fs.StringVar(&c.OnError, "on-error", "route", "route: failed records go to retry tiers and the dead-letter topic; stop: the processor stops at the first failed record")
+	fs.StringVar(&c.OnError, "on-error", "route", "route: failed records go to retry tiers and the dead-letter topic; stop: the processor stops at the first failed record (the retry and dead-letter flags then do not apply)")
 	fs.BoolVar(&c.PanicsRetryable, "panics-retryable", false, "retry records whose handler panicked instead of dead-lettering them at once")
 	fs.BoolVar(&c.CreateTopics, "create-topics", true, "create missing retry and dead-letter topics at start")
 	fs.DurationVar(&c.SessionTimeout, "session-timeout", 45*time.Second, "consumer-group session timeout: how long a silent instance keeps its partitions")
+	fs.StringVar(&c.Guarantee, "guarantee", "at-least-once", "at-least-once: a crash may process records again; exactly-once: outputs and offsets commit together in Kafka transactions, once per --commit-interval, so read_committed readers see every output once (needs the transactional-ID ACLs)")
+	host, _ := os.Hostname()
+	fs.StringVar(&c.InstanceID, "instance-id", host, "static group membership: a restart with the same ID takes back its partitions at once; every live instance of a group needs its own (default: the host name, so a StatefulSet pod keeps its identity); empty: dynamic membership")
+}
+
+// membership turns --instance-id into its option.
+func (c *Common) membership() ([]pipeline.Option, error) {
+	var opts []pipeline.Option
+	if c.InstanceID != "" {
+		opts = append(opts, pipeline.InstanceID(c.InstanceID))
+	}
+	switch c.Guarantee {
+	case "at-least-once":
+	case "exactly-once":
+		opts = append(opts, pipeline.ExactlyOnce())
+	default:
+		return nil, fmt.Errorf("--guarantee %q: want at-least-once or exactly-once", c.Guarantee)
+	}
+	return opts, nil
 }
 
 // options turns the failure-handling flags into processor options.
@@ -110,6 +138,26 @@ func (c *Common) options() ([]pipeline.Option, error) {
 		}
 		delays = append(delays, d)
 	}
+	switch c.OnError {
+	case "route":
+	case "stop":
+		// Stopping replaces the failure path: the routing flags would do
+		// nothing, and the library refuses them. --retry-delays has a
+		// default, so only the flags without one are an error here.
+		if c.DeadLetterTopic != "" || c.ConnectHeaders {
+			return nil, fmt.Errorf("--on-error stop: --dlq-topic and --connect-headers only apply with --on-error route")
+		}
+		opts = append(opts, pipeline.StopOnError())
+		if c.HandlerTimeout > 0 {
+			opts = append(opts, pipeline.HandlerTimeout(c.HandlerTimeout))
+		}
+		if c.PanicsRetryable {
+			opts = append(opts, pipeline.PanicsRetryable())
+		}
+		return opts, nil
+	default:
+		return nil, fmt.Errorf("--on-error %q: want route or stop", c.OnError)
+	}
 	opts = append(opts, pipeline.RetryDelays(delays...), pipeline.CreateTopics(c.CreateTopics))
 	if c.DeadLetterTopic != "" {
 		opts = append(opts, pipeline.DeadLetterTopic(c.DeadLetterTopic))
@@ -122,13 +170,6 @@ func (c *Common) options() ([]pipeline.Option, error) {
 	}
 	if c.PanicsRetryable {
 		opts = append(opts, pipeline.PanicsRetryable())
-	}
-	switch c.OnError {
-	case "route":
-	case "stop":
-		opts = append(opts, pipeline.StopOnError())
-	default:
-		return nil, fmt.Errorf("--on-error %q: want route or stop", c.OnError)
 	}
 	return opts, nil
 }
@@ -182,7 +223,7 @@ func Main(spec Spec, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: unexpected argument %q (options start with --)\n", spec.Name, fs.Arg(0))
 		return 2
 	}
-	log, err := newLogger(c.LogLevel, stderr)
+	log, err := logflag.New(c.LogLevel, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", spec.Name, err)
 		return 2
@@ -215,19 +256,23 @@ func run(spec Spec, c *Common, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	memberOpts, err := c.membership()
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	p, err := pipeline.New(spec.Name, handler, append([]pipeline.Option{
 		pipeline.Group(c.Group),
 		pipeline.Topics(splitList(c.Inputs)...),
 		pipeline.Workers(c.Workers),
-		pipeline.WithOrdering(ordering),
+		pipeline.OrderBy(ordering),
 		pipeline.MaxInFlight(c.MaxInFlight, pipeline.DefaultMaxInFlightBytes),
 		pipeline.CommitInterval(c.CommitInterval),
 		pipeline.ClientOptions(append(connOpts, kgo.SessionTimeout(c.SessionTimeout))...),
 		pipeline.Logger(log),
 		pipeline.Metrics(reg),
-	}, failureOpts...)...)
+	}, append(failureOpts, memberOpts...)...)...)
 	if err != nil {
 		return err
 	}
@@ -236,7 +281,7 @@ func run(spec Spec, c *Common, log *slog.Logger) error {
 
 	var ready atomic.Bool
 	if c.MetricsAddr != "" {
-		srv, err := serveOps(c.MetricsAddr, reg, &ready)
+		srv, err := ServeOps(c.MetricsAddr, reg, ready.Load)
 		if err != nil {
 			return err
 		}
@@ -285,17 +330,21 @@ func ping(ctx context.Context, opts []kgo.Opt, log *slog.Logger) error {
 	}
 }
 
-func serveOps(addr string, reg *prometheus.Registry, ready *atomic.Bool) (*http.Server, error) {
-	ln, err := net.Listen("tcp", addr)
+// ServeOps serves /metrics from reg, /healthz (always 200) and /readyz (200
+// while ready says so, 503 otherwise) on addr, the value of --metrics-addr.
+// A busy address is an error naming --metrics-addr and its environment
+// variable. The caller closes the server.
+func ServeOps(addr string, reg *prometheus.Registry, ready func() bool) (*http.Server, error) {
+	ln, err := ports.Listen("metrics-addr", envflag.Name(EnvPrefix, "metrics-addr"), addr)
 	if err != nil {
-		return nil, fmt.Errorf("--metrics-addr %s: %w", addr, err)
+		return nil, err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !ready.Load() {
-			http.Error(w, "not ready: connecting to Kafka or shutting down", http.StatusServiceUnavailable)
+		if !ready() {
+			http.Error(w, "not ready: connecting to Kafka, loading or shutting down", http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ready")
@@ -303,14 +352,6 @@ func serveOps(addr string, reg *prometheus.Registry, ready *atomic.Bool) (*http.
 	srv := &http.Server{Addr: ln.Addr().String(), Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return srv, nil
-}
-
-func newLogger(level string, w io.Writer) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
 }
 
 func splitList(s string) []string {

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/sluice-dev/sluice/pipeline/internal/offsetmeta"
+	"github.com/sluice-dev/sluice/pipeline/offsetmeta"
 )
 
 func TestMetadataNamesTheFinishedOffsetsAboveTheWatermark(t *testing.T) {

@@ -3,7 +3,7 @@ package offsetmeta_test
 import (
 	"fmt"
 
-	"github.com/sluice-dev/sluice/pipeline/internal/offsetmeta"
+	"github.com/sluice-dev/sluice/pipeline/offsetmeta"
 )
 
 // A partition committed at 1000 while 1001–1099 and 1105 had finished: the

@@ -5,7 +5,7 @@
 // runtime's exactly-once and precise-resume work rest on (NOTES.md). Not part
 // of CI (several take most of a minute); run them with
 //
-//	DOCKER_HOST=unix:///run/podman/podman.sock go test -tags probe -run Probe -v ./pipeline/internal/offsetmeta/
+//	DOCKER_HOST=unix:///run/podman/podman.sock go test -tags probe -run Probe -v ./pipeline/offsetmeta/
 package offsetmeta_test
 
 import (
@@ -26,8 +26,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/sluice-dev/sluice/pipeline/internal/offsetmeta"
 	"github.com/sluice-dev/sluice/pipeline/kafkatest"
+	"github.com/sluice-dev/sluice/pipeline/offsetmeta"
 )
 
 func TestMain(m *testing.M) { kafkatest.Main(m) }
