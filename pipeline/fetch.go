@@ -94,8 +94,8 @@ const pauseAfter = 200 * time.Millisecond
 // waitForRoom blocks while the in-flight caps are reached and returns how
 // many records may be polled (0 if ctx ended).
 func (f *fetcher) waitForRoom(ctx context.Context) int {
-	notFull := func() bool { return !f.ledger.full() || f.ledger.failing.Load() }
-	if !notFull() {
+	notFull := func() bool { return f.ledger.hasRoom() || f.ledger.failing.Load() }
+	if f.ledger.full() {
 		graceCtx, cancel := context.WithTimeout(ctx, pauseAfter)
 		roomSoon := f.ledger.waitFor(graceCtx, notFull)
 		cancel()

@@ -352,11 +352,12 @@ func (l *ledger) finish(ps *partState, offset int64, epoch int32, size int64) {
 		}
 	}
 	ps.inflight--
+	empty := ps.inflight == 0
 	ps.mu.Unlock()
 	if err != nil {
 		l.fail(fmt.Errorf("processor %s: %s/%d: %w", l.name, ps.tp.topic, ps.tp.partition, err))
 	}
-	l.release(size)
+	l.release(size, empty)
 }
 
 // abandon settles a record of ps without finishing it: its offset stays
@@ -364,16 +365,39 @@ func (l *ledger) finish(ps *partState, offset int64, epoch int32, size int64) {
 func (l *ledger) abandon(ps *partState, size int64) {
 	ps.mu.Lock()
 	ps.inflight--
+	empty := ps.inflight == 0
 	ps.mu.Unlock()
-	l.release(size)
+	l.release(size, empty)
 }
 
-func (l *ledger) release(size int64) {
-	l.inflight.Add(-1)
-	l.inBytes.Add(-size)
-	if l.waiters.Load() > 0 {
+// release takes a settled record off the in-flight counts and wakes the
+// waiters if what they wait for may have come: a partition or the whole
+// processor with nothing in flight (revoke, drain), or room under the caps
+// (hasRoom's low-water marks, crossed now). Waking on every settle would
+// cost a lock and a channel per record while the fetcher waits at the cap.
+func (l *ledger) release(size int64, partEmpty bool) {
+	n := l.inflight.Add(-1)
+	b := l.inBytes.Add(-size)
+	if l.waiters.Load() == 0 {
+		return
+	}
+	recLow, byteLow := l.lowWater()
+	if partEmpty || n == 0 || n == recLow || (b <= byteLow && b+size > byteLow) {
 		l.notify()
 	}
+}
+
+// lowWater returns the in-flight counts under which a fetcher waiting at
+// the caps polls again: a chunk of room, not a record at a time.
+func (l *ledger) lowWater() (records, bytes int64) {
+	return l.maxRecords - min(dispatchChunk, max(1, l.maxRecords/4)), l.maxBytes - l.maxBytes/4
+}
+
+// hasRoom reports whether the in-flight counts are under the low-water
+// marks.
+func (l *ledger) hasRoom() bool {
+	recLow, byteLow := l.lowWater()
+	return l.inflight.Load() <= recLow && l.inBytes.Load() <= byteLow
 }
 
 // notify wakes every waitFor.
