@@ -62,6 +62,7 @@ func TestIntegrationCrashedProcessorLosesNothing(t *testing.T) {
 	start := time.Now()
 	procs := c.StartAll(t)
 	sent := orderchain.NewSent()
+	view := c.WatchStatusView(t, sent, 200*time.Millisecond)
 	produced := c.ProduceOver(t, sent, orderchain.Orders(2, n), 20*time.Second)
 
 	orderchain.WaitFor(t, time.Minute, "score busy (a third of the orders scored)", func() bool {
@@ -128,13 +129,18 @@ func TestIntegrationCrashedProcessorLosesNothing(t *testing.T) {
 	if dupKeys == 0 {
 		t.Errorf("the kill left no uncommitted work to redo: the scenario showed nothing about the uncommitted window")
 	}
+	samples, viewRegressions, firstRegressions := view.Stop()
+	if viewRegressions > 0 {
+		t.Errorf("the status view answered a lower-ranked status than before %d times in %d samples (a client would see the order go back): %v", viewRegressions, samples, firstRegressions)
+	}
+	t.Logf("status view sampled %d times during the run, %d answers went backwards", samples, viewRegressions)
 	if int64(dupKeys) > unfinishedAtKill {
 		t.Errorf("score redid %d orders after the kill, more than the %d it had written outputs for without its commits recording them as finished", dupKeys, unfinishedAtKill)
 	}
 	t.Logf("score duplicated %d orders, all from input offsets at or past the commit observed before the kill", dupKeys)
 	orderchain.Report(t, "crash", f)
-	orderchain.Summary(t, fmt.Sprintf("INTEGRATION crash: score redid %d orders after the kill; unfinished at the kill (outputs written, not recorded finished) %d; recorded finished above the committed offsets %d; %d from outside the uncommitted window",
-		dupKeys, unfinishedAtKill, aboveWatermark, outside))
+	orderchain.Summary(t, fmt.Sprintf("INTEGRATION crash: score redid %d orders after the kill; unfinished at the kill (outputs written, not recorded finished) %d; recorded finished above the committed offsets %d; %d from outside the uncommitted window; status view sampled %d times, %d answers went backwards",
+		dupKeys, unfinishedAtKill, aboveWatermark, outside, samples, viewRegressions))
 }
 
 // TestIntegrationScaleOutAndIn runs score as one instance, then three, then
