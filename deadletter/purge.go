@@ -9,6 +9,9 @@ import (
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluice-dev/sluice/pipeline/kafkaconn"
 )
 
 // Purged is one partition after [Queue.Purge].
@@ -58,7 +61,7 @@ func (q *Queue) Purge(ctx context.Context, before map[int32]int64) ([]Purged, er
 	}
 	resp, err := q.adm.DeleteRecords(ctx, req)
 	if err != nil {
-		return nil, fmt.Errorf("delete records of %s: %w", q.topic, err)
+		return nil, kafkaconn.WithOperation(kafkaconn.ResourceTopic, kmsg.ACLOperationDelete, kafkaconn.Named(kafkaconn.ResourceTopic, q.topic, fmt.Errorf("delete records of %s: %w", q.topic, err)))
 	}
 	var done []Purged
 	var errs []error
@@ -68,7 +71,7 @@ func (q *Queue) Purge(ctx context.Context, before map[int32]int64) ([]Purged, er
 		case !ok:
 			errs = append(errs, fmt.Errorf("delete records of %s/%d: no answer from the broker", q.topic, pg.Partition))
 		case r.Err != nil:
-			errs = append(errs, fmt.Errorf("delete records of %s/%d before offset %d: %w", q.topic, pg.Partition, pg.To, r.Err))
+			errs = append(errs, kafkaconn.WithOperation(kafkaconn.ResourceTopic, kmsg.ACLOperationDelete, kafkaconn.Named(kafkaconn.ResourceTopic, q.topic, fmt.Errorf("delete records of %s/%d before offset %d: %w", q.topic, pg.Partition, pg.To, r.Err))))
 		default:
 			pg.To = r.LowWatermark
 			done = append(done, pg)

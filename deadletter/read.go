@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluice-dev/sluice/pipeline/kafkaconn"
 )
 
 // ReadStats counts what a read went through.
@@ -33,7 +35,7 @@ func (q *Queue) Read(ctx context.Context, f Filter, fn func(*Record) error) (Rea
 	if err := q.checkPartitions(f); err != nil {
 		return ReadStats{}, err
 	}
-	offs, err := q.Offsets(ctx)
+	offs, err := q.offsets(ctx, false)
 	if err != nil {
 		return ReadStats{}, err
 	}
@@ -131,7 +133,7 @@ func (s *span) offsets() map[int32]kgo.Offset {
 // arrive; with progress, also up to the replay progress, where a replay's
 // consumer really is.
 func (s *span) catchUp(ctx context.Context, q *Queue, progress bool) error {
-	offs, err := q.Offsets(ctx)
+	offs, err := q.offsets(ctx, progress)
 	if err != nil {
 		return err
 	}
@@ -220,7 +222,7 @@ func (q *Queue) poll(ctx context.Context, sp *span, progress bool, poll func(con
 		if errors.Is(err, context.DeadlineExceeded) {
 			return nil, sp.catchUp(ctx, q, progress)
 		}
-		return nil, fmt.Errorf("read %s: %w", q.topic, err)
+		return nil, kafkaconn.Named(kafkaconn.ResourceTopic, q.topic, fmt.Errorf("read %s: %w", q.topic, err))
 	}
 	return fs.Records(), nil
 }

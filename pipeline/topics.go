@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluice-dev/sluice/pipeline/internal/retry"
+	"github.com/sluice-dev/sluice/pipeline/kafkaconn"
 )
 
 // topicCheck makes sure, at start, that the inputs exist and that their
@@ -58,34 +59,45 @@ type definitiveError struct{ msg string }
 func (e *definitiveError) Error() string { return e.msg }
 
 func (c *topicCheck) once(ctx context.Context, adm *kadm.Client) error {
-	details, err := adm.ListTopics(ctx)
+	// Ask for the named topics, not for a listing: a listing leaves out the
+	// topics this principal may not describe, so "not allowed" would read
+	// as "does not exist".
+	inputs, err := kafkaconn.LookupTopics(ctx, adm, c.inputs...)
 	if err != nil {
-		return fmt.Errorf("processor %s: list topics: %w", c.name, err)
+		var missing *kafkaconn.MissingTopicError
+		switch {
+		case errors.Is(err, kafkaconn.ErrAuthorization):
+			return &definitiveError{fmt.Sprintf("processor %s: %v", c.name, err)}
+		case errors.As(err, &missing):
+			return &definitiveError{fmt.Sprintf("processor %s: input topic %s does not exist (create it first)", c.name, missing.Topic)}
+		}
+		return fmt.Errorf("processor %s: look up input topics: %w", c.name, err)
 	}
 	for _, in := range c.inputs {
-		d, ok := details[in]
-		if !ok || d.Err != nil {
-			return &definitiveError{fmt.Sprintf("processor %s: input topic %s does not exist (create it first)", c.name, in)}
-		}
+		partitions := len(inputs[in].Partitions)
 		for _, t := range c.routes.Outputs(in) {
-			if _, exists := details[t]; exists {
+			_, err := kafkaconn.LookupTopics(ctx, adm, t)
+			switch {
+			case err == nil:
 				continue
+			case errors.Is(err, kafkaconn.ErrAuthorization):
+				return &definitiveError{fmt.Sprintf("processor %s: %v", c.name, err)}
+			case !errors.Is(err, kafkaconn.ErrTopicMissing):
+				return fmt.Errorf("processor %s: look up topic %s: %w", c.name, t, err)
+			case !c.create:
+				return &definitiveError{fmt.Sprintf("processor %s: topic %s does not exist and topic creation is off (create it with %d partitions)", c.name, t, partitions)}
 			}
-			if !c.create {
-				return &definitiveError{fmt.Sprintf("processor %s: topic %s does not exist and topic creation is off (create it with %d partitions)", c.name, t, len(d.Partitions))}
-			}
-			resp, err := adm.CreateTopic(ctx, int32(len(d.Partitions)), -1, nil, t)
+			resp, err := adm.CreateTopic(ctx, int32(partitions), -1, nil, t)
 			if err == nil {
 				err = resp.Err
 			}
-			details[t] = kadm.TopicDetail{Topic: t}
 			switch {
 			case errors.Is(err, kerr.TopicAlreadyExists):
 				// Another instance of the processor created it first.
 			case err != nil:
-				return fmt.Errorf("processor %s: create topic %s: %w (create it yourself, or allow this client to create topics)", c.name, t, err)
+				return fmt.Errorf("processor %s: create topic %s: %w (create it yourself, or allow this client to create topics: CREATE on the topic or the cluster)", c.name, t, err)
 			default:
-				c.log.Info("created topic", "topic", t, "partitions", len(d.Partitions))
+				c.log.Info("created topic", "topic", t, "partitions", partitions)
 			}
 		}
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kmsg"
+
 	"github.com/sluice-dev/sluice/deadletter"
 	"github.com/sluice-dev/sluice/internal/envflag"
 	"github.com/sluice-dev/sluice/internal/logflag"
@@ -42,13 +44,23 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.logLevel, "log-level", "info", "level of log messages on stderr: debug, info, warn or error (results go to stdout either way)")
 }
 
-// open opens the --topic on the cluster the connection flags reach.
-func (c *common) open(ctx context.Context) (*deadletter.Queue, error) {
+// open opens the --topic on the cluster the connection flags reach; op is
+// the ACL operation the command needs on it, which an authorization
+// failure names.
+func (c *common) open(ctx context.Context, op kmsg.ACLOperation) (*deadletter.Queue, error) {
 	opts, err := c.conn.Options()
 	if err != nil {
 		return nil, usageError{err}
 	}
-	return deadletter.Open(ctx, c.topic, opts...)
+	// parse made the --log-level logger the default; at debug the Kafka
+	// client logs to it too.
+	q, err := deadletter.Open(ctx, c.topic, append(opts, kafkaconn.WithClientLogger(slog.Default()))...)
+	if err != nil {
+		// The first contact with the cluster: the place to tell a TLS or
+		// SASL mismatch, which needs a look at the broker.
+		return nil, kafkaconn.WithOperation(kafkaconn.ResourceTopic, op, c.conn.Diagnose(ctx, err))
+	}
+	return q, nil
 }
 
 // filterFlags are the flags that select records.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kmsg"
+
 	"github.com/sluice-dev/sluice/deadletter"
 	"github.com/sluice-dev/sluice/internal/runner"
 )
@@ -42,19 +44,18 @@ It reads like list (start to the end seen at start, no group). With --json,
 each object has list's fields plus headers [{key, value, value_base64}] and
 value {null, size, schema, decoded} or {null, size, error, base64}.`
 
-func runList(ctx context.Context, args []string, con console) error {
-	return read(ctx, args, con, "list", listSynopsis)
+func runList(ctx context.Context, args []string, con console, c *common) error {
+	return read(ctx, args, con, c, "list", listSynopsis)
 }
 
-func runInspect(ctx context.Context, args []string, con console) error {
-	return read(ctx, args, con, "inspect", inspectSynopsis)
+func runInspect(ctx context.Context, args []string, con console, c *common) error {
+	return read(ctx, args, con, c, "inspect", inspectSynopsis)
 }
 
 // read runs list or inspect: the same flags and reading, printed in short
 // or in full.
-func read(ctx context.Context, args []string, con console, name, synopsis string) error {
+func read(ctx context.Context, args []string, con console, c *common, name, synopsis string) error {
 	fs := flag.NewFlagSet("dlq "+name, flag.ContinueOnError)
-	var c common
 	var ff filterFlags
 	var asJSON bool
 	var format, registryURL string
@@ -65,7 +66,7 @@ func read(ctx context.Context, args []string, con console, name, synopsis string
 		fs.StringVar(&format, "format", "single-object", "Avro wire format the payloads were written in; both decode either way, but confluent needs --registry-url")
 		fs.StringVar(&registryURL, "registry-url", "", "Confluent Schema Registry URL, to decode confluent-framed payloads")
 	}
-	if err := parse(fs, &c, args, con, synopsis); err != nil {
+	if err := parse(fs, c, args, con, synopsis); err != nil {
 		return err
 	}
 	now := time.Now()
@@ -87,7 +88,7 @@ func read(ctx context.Context, args []string, con console, name, synopsis string
 			return sc.String(), v, nil
 		}
 	}
-	q, err := c.open(ctx)
+	q, err := c.open(ctx, kmsg.ACLOperationRead)
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"os"
 
 	"github.com/sluice-dev/sluice/internal/signals"
+	"github.com/sluice-dev/sluice/pipeline/kafkaconn"
 )
 
 func main() {
@@ -85,7 +86,7 @@ func run(ctx context.Context, args []string, con console) int {
 		fmt.Fprintln(con.err, synopsis)
 		return 2
 	}
-	cmds := map[string]func(context.Context, []string, console) error{
+	cmds := map[string]func(context.Context, []string, console, *common) error{
 		"list":    runList,
 		"inspect": runInspect,
 		"replay":  runReplay,
@@ -102,7 +103,8 @@ func run(ctx context.Context, args []string, con console) int {
 		fmt.Fprintf(con.err, "dlq: unknown command %q: want list, inspect, replay or purge (dlq --help explains them)\n", name)
 		return 2
 	}
-	err := cmd(ctx, args[1:], con)
+	c := &common{}
+	err := cmd(ctx, args[1:], con, c)
 	var uerr usageError
 	switch {
 	case err == nil, errors.Is(err, errHelp):
@@ -114,6 +116,6 @@ func run(ctx context.Context, args []string, con console) int {
 		fmt.Fprintf(con.err, "dlq %s: interrupted\n", name)
 		return 130
 	}
-	fmt.Fprintf(con.err, "dlq %s: %v\n", name, err)
+	fmt.Fprintf(con.err, "dlq %s: %v\n", name, kafkaconn.Classify(err))
 	return 1
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/twmb/franz-go/pkg/kmsg"
+
 	"github.com/sluice-dev/sluice/deadletter"
 )
 
@@ -25,16 +27,15 @@ terminal it refuses unless --yes is given.
   dlq purge --topic orders.dlq --before-offset 0:120,1:98
   dlq purge --topic orders.dlq --all --yes`
 
-func runPurge(ctx context.Context, args []string, con console) error {
+func runPurge(ctx context.Context, args []string, con console, c *common) error {
 	fs := flag.NewFlagSet("dlq purge", flag.ContinueOnError)
-	var c common
 	var beforeFlag string
 	var all, yes bool
 	c.register(fs)
 	fs.StringVar(&beforeFlag, "before-offset", "", "PARTITION:OFFSET[,...]: delete the records before OFFSET in PARTITION")
 	fs.BoolVar(&all, "all", false, "delete every record the topic holds now")
 	fs.BoolVar(&yes, "yes", false, "do not ask for confirmation (needed when stdin is not a terminal)")
-	if err := parse(fs, &c, args, con, purgeSynopsis); err != nil {
+	if err := parse(fs, c, args, con, purgeSynopsis); err != nil {
 		return err
 	}
 	var before map[int32]int64
@@ -47,7 +48,7 @@ func runPurge(ctx context.Context, args []string, con console) error {
 			return usageError{fmt.Errorf("--before-offset: %w", err)}
 		}
 	}
-	q, err := c.open(ctx)
+	q, err := c.open(ctx, kmsg.ACLOperationDelete)
 	if err != nil {
 		return err
 	}

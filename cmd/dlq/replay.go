@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluice-dev/sluice/deadletter"
+	"github.com/sluice-dev/sluice/pipeline/kafkaconn"
 )
 
 const replaySynopsis = `usage: dlq replay --topic <dlq topic> [--to origin|first-retry] [filters] [--dry-run] [--rate N] [--yes] [--from-start] [--include-refailed]
@@ -58,9 +60,8 @@ and commits nothing.
   dlq replay --topic orders.dlq --error-contains timeout --rate 50 --yes
   dlq replay --topic orders.dlq --to first-retry --since "1h ago"`
 
-func runReplay(ctx context.Context, args []string, con console) error {
+func runReplay(ctx context.Context, args []string, con console, c *common) error {
 	fs := flag.NewFlagSet("dlq replay", flag.ContinueOnError)
-	var c common
 	var ff filterFlags
 	var to string
 	var retryDelay time.Duration
@@ -75,7 +76,7 @@ func runReplay(ctx context.Context, args []string, con console) error {
 	fs.BoolVar(&yes, "yes", false, "do not ask for confirmation (needed when stdin is not a terminal)")
 	fs.BoolVar(&fromStart, "from-start", false, "forget the progress of earlier replays and examine every record again")
 	fs.BoolVar(&includeRefailed, "include-refailed", false, "also replay records that came back from an earlier replay (they failed again); left out otherwise")
-	if err := parse(fs, &c, args, con, replaySynopsis); err != nil {
+	if err := parse(fs, c, args, con, replaySynopsis); err != nil {
 		return err
 	}
 	now := time.Now()
@@ -105,7 +106,7 @@ func runReplay(ctx context.Context, args []string, con console) error {
 	if includeRefailed {
 		opts = append(opts, deadletter.IncludeRefailed())
 	}
-	q, err := c.open(ctx)
+	q, err := c.open(ctx, kmsg.ACLOperationRead)
 	if err != nil {
 		return err
 	}
@@ -154,7 +155,7 @@ func runReplay(ctx context.Context, args []string, con console) error {
 		if ctx.Err() != nil {
 			fmt.Fprintln(con.err, "interrupted: the open batch was aborted and nothing of it sent; rerun to continue after the last committed batch")
 		}
-		return err
+		return replayResources(c.topic, err)
 	}
 	fmt.Fprintf(con.out, "progress saved in consumer group %s\n", deadletter.ProgressGroup(c.topic))
 	if left := st.Skipped + st.NoOrigin + refailedLeftOut(st, includeRefailed); left > 0 {
@@ -236,4 +237,11 @@ func errorSummary(r *deadletter.Record) string {
 		return msg
 	}
 	return r.ErrorClass + ": " + msg
+}
+
+// replayResources names the replay's consumer group and transactional ID
+// (both deadletter.ProgressGroup) in an authorization failure on either.
+func replayResources(dlq string, err error) error {
+	id := deadletter.ProgressGroup(dlq)
+	return kafkaconn.Named(kafkaconn.ResourceGroup, id, kafkaconn.Named(kafkaconn.ResourceTransactionalID, id, err))
 }

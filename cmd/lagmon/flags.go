@@ -47,8 +47,20 @@ func (w *watchFlags) register(fs *flag.FlagSet, interval time.Duration) {
 
 func (w *watchFlags) logger(out io.Writer) (*slog.Logger, error) { return logflag.New(w.logLevel, out) }
 
-// client connects to Kafka and returns the reader and monitor.
-func (w *watchFlags) build() (*kgo.Client, *snapshot.Reader, *monitor.Monitor, error) {
+// groupList returns the names given to --groups.
+func (w *watchFlags) groupList() []string {
+	var groups []string
+	for _, g := range strings.Split(w.groups, ",") {
+		if g = strings.TrimSpace(g); g != "" {
+			groups = append(groups, g)
+		}
+	}
+	return groups
+}
+
+// build connects to Kafka (the client logging to log at debug) and
+// returns the reader and monitor.
+func (w *watchFlags) build(log *slog.Logger) (*kgo.Client, *snapshot.Reader, *monitor.Monitor, error) {
 	if w.interval <= 0 {
 		return nil, nil, nil, fmt.Errorf("--interval %s: must be positive", w.interval)
 	}
@@ -56,17 +68,11 @@ func (w *watchFlags) build() (*kgo.Client, *snapshot.Reader, *monitor.Monitor, e
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	cl, err := kgo.NewClient(opts...)
+	cl, err := kgo.NewClient(append(opts, kafkaconn.WithClientLogger(log))...)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("kafka client: %w", err)
 	}
-	var groups []string
-	for _, g := range strings.Split(w.groups, ",") {
-		if g = strings.TrimSpace(g); g != "" {
-			groups = append(groups, g)
-		}
-	}
-	reader := snapshot.NewReader(kadm.NewClient(cl), snapshot.Groups(groups...))
+	reader := snapshot.NewReader(kadm.NewClient(cl), snapshot.Groups(w.groupList()...))
 	mon := monitor.New(monitor.Config{Rules: w.rules, LagWindow: w.lagWindow, RateWindow: w.rateWindow})
 	return cl, reader, mon, nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/sluice-dev/sluice/lag/monitor"
 	"github.com/sluice-dev/sluice/lag/promexport"
 	"github.com/sluice-dev/sluice/lag/snapshot"
+	"github.com/sluice-dev/sluice/pipeline/kafkaconn"
 )
 
 const serveSynopsis = `usage: lagmon [serve] [options]   metrics and dashboard (this help)
@@ -49,7 +50,7 @@ type app struct {
 }
 
 func newApp(w watchFlags, log *slog.Logger) (*app, error) {
-	cl, reader, mon, err := w.build()
+	cl, reader, mon, err := w.build(log)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +66,16 @@ func newApp(w watchFlags, log *slog.Logger) (*app, error) {
 
 // run samples until ctx is done.
 func (a *app) run(ctx context.Context) {
-	a.monitor.Run(ctx, a.reader, a.every, a.log, a.board.Update)
+	a.monitor.Run(ctx, classified{a.reader}, a.every, a.log, a.board.Update)
+}
+
+// classified is a snapshot reader whose errors say what failed and what
+// fixes it (package kafkaconn), for the log and the dashboard.
+type classified struct{ r monitor.Reader }
+
+func (c classified) Read(ctx context.Context) (snapshot.Snapshot, error) {
+	s, err := c.r.Read(ctx)
+	return s, kafkaconn.Classify(err)
 }
 
 func (a *app) close() { a.client.Close() }

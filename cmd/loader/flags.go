@@ -103,7 +103,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.deliveryTimeout, "delivery-timeout", time.Minute, "give up on a record the brokers have not acknowledged in this long (the load then stops and says where to resume)")
 	fs.DurationVar(&c.progress, "progress-interval", 10*time.Second, "when stderr is not a terminal, log progress this often (0: never); on a terminal one live line is updated instead")
 	var logLevel string
-	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error; debug adds the Kafka client's own lines (connections, produce retries)")
 	fs.Usage = envflag.Usage(fs, envPrefix, synopsis)
 	if err := envflag.Parse(fs, envPrefix, args); err != nil {
 		return config{}, err
@@ -145,6 +145,12 @@ func (c *config) check() error {
 		case c.keyField != "order_id":
 			return fmt.Errorf("--key-field %s: generated orders are keyed by order_id", c.keyField)
 		}
+	}
+	// Connection flags that cannot work are bad usage too (--tls-cert
+	// without --tls-key, an unreadable --tls-ca), found before any file is
+	// read.
+	if _, err := c.conn.Options(); err != nil {
+		return err
 	}
 	return nil
 }

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
 	"bufio"
 	"bytes"
 	"context"
@@ -418,10 +421,46 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--schema", "Nope", "x.jsonl"}, "unknown schema"},
 		{[]string{"--key-field", "lines", "--validate-only", testdata + "orders.jsonl"}, "is not a string, enum, int or long field"},
 		{[]string{"--validate-only", "missing.jsonl"}, "no such file"},
+		{[]string{"--count", "5", "--tls-cert", "client.pem"}, "--tls-cert and --tls-key go together"},
+		{[]string{"--count", "5", "--sasl-user", "loader"}, "need --sasl-mechanism"},
 	} {
 		r := loadCLI(t, context.Background(), nil, c.args...)
 		if r.code != exitUsage || !strings.Contains(r.stderr, c.want) {
 			t.Errorf("%q: exit %d, stderr %q; want %d and %q", c.args, r.code, r.stderr, exitUsage, c.want)
+		}
+	}
+}
+
+// TestTopicDeniedIsNotReportedAsMissing: a principal that may not see the
+// topic gets an authorization error naming it, and one that may see but
+// not write it gets the produce refusal saying it needs WRITE; neither is
+// told the topic does not exist, or that Kafka cannot be reached.
+func TestTopicDeniedIsNotReportedAsMissing(t *testing.T) {
+	acl := func(op kmsg.ACLOperation) kfake.ACL {
+		return kfake.ACL{Resource: kmsg.ACLResourceTypeTopic, Name: "orders", Pattern: kmsg.ACLResourcePatternTypeLiteral, Operation: op, Allow: true}
+	}
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.EnableSASL(), kfake.EnableACLs(),
+		kfake.Superuser("PLAIN", "admin", "admin-pass"),
+		kfake.User("PLAIN", "stranger", "stranger-pass"),
+		kfake.User("PLAIN", "reader", "reader-pass", acl(kmsg.ACLOperationDescribe)),
+		kfake.SeedTopics(1, "orders"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	for _, tc := range []struct{ user, want string }{
+		{"stranger", `not authorized on topic "orders"`},
+		// kfake, like Kafka, refuses the idempotent producer's ID to a
+		// principal with no WRITE on any topic.
+		{"reader", "WRITE on the topics it produces to"},
+	} {
+		r := loadCLI(t, context.Background(), nil, "--brokers", strings.Join(c.ListenAddrs(), ","), "--topic", "orders", "--count", "3",
+			"--sasl-mechanism", "PLAIN", "--sasl-user", tc.user, "--sasl-password", tc.user+"-pass", "--delivery-timeout", "5s")
+		if r.code != exitFailed || !strings.Contains(r.stderr, tc.want) || strings.Contains(r.stderr, "does not exist") || strings.Contains(r.stderr, "cannot reach Kafka") {
+			t.Errorf("%s: exit %d, stderr %q; want %d and %q", tc.user, r.code, r.stderr, exitFailed, tc.want)
+		}
+		if strings.Contains(r.stderr+r.stdout, tc.user+"-pass") {
+			t.Errorf("%s: the password is in the output", tc.user)
 		}
 	}
 }

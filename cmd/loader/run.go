@@ -14,11 +14,12 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluice-dev/sluice/internal/runner"
 	"github.com/sluice-dev/sluice/loader"
+	"github.com/sluice-dev/sluice/pipeline/kafkaconn"
 	"github.com/sluice-dev/sluice/processors/ordergen"
 	"github.com/sluice-dev/sluice/schemas"
 )
@@ -270,7 +271,7 @@ func (l *load) report(sum loader.Summary) int {
 	fmt.Fprintf(l.stdout, "%s: %s\n", l.c.topic, sum)
 	switch {
 	case sum.Err != nil:
-		fmt.Fprintf(l.out, "loader: %v\n", sum.Err)
+		fmt.Fprintf(l.out, "loader: %v\n", kafkaconn.WithOperation(kafkaconn.ResourceTopic, kmsg.ACLOperationWrite, kafkaconn.Classify(kafkaconn.Named(kafkaconn.ResourceTopic, l.c.topic, sum.Err))))
 		return exitFailed
 	case sum.Interrupted:
 		fmt.Fprintln(l.stdout, "interrupted: the records in flight were flushed")
@@ -299,24 +300,19 @@ func (l *load) client(ctx context.Context) (*kgo.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--compression: %w", err)
 	}
-	cl, err := kgo.NewClient(append(conn, prod...)...)
+	cl, err := kgo.NewClient(append(append(conn, prod...), kafkaconn.WithClientLogger(l.log))...)
 	if err != nil {
 		return nil, err
 	}
 	mctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	topics, err := kadm.NewClient(cl).ListTopics(mctx, l.c.topic)
-	if err != nil {
+	if err := kafkaconn.CheckTopics(mctx, kadm.NewClient(cl), l.c.topic); err != nil {
 		cl.Close()
-		return nil, fmt.Errorf("cannot reach Kafka at %s (check --brokers, TLS and SASL settings): %w", strings.Join(l.c.conn.Brokers, ","), err)
-	}
-	switch td, ok := topics[l.c.topic]; {
-	case !ok || errors.Is(td.Err, kerr.UnknownTopicOrPartition):
-		cl.Close()
-		return nil, fmt.Errorf("topic %q does not exist: create it first (the loader does not create topics)", l.c.topic)
-	case td.Err != nil:
-		cl.Close()
-		return nil, fmt.Errorf("topic %q: %w", l.c.topic, td.Err)
+		if errors.Is(err, kafkaconn.ErrTopicMissing) {
+			return nil, fmt.Errorf("--topic: %w (the loader does not create topics)", err)
+		}
+		// The loader writes: WRITE is the ACL to ask for.
+		return nil, fmt.Errorf("--topic %s: %w", l.c.topic, kafkaconn.WithOperation(kafkaconn.ResourceTopic, kmsg.ACLOperationWrite, l.c.conn.Diagnose(ctx, err)))
 	}
 	return cl, nil
 }

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -44,7 +45,12 @@ holds (a SCORED after the CONFIRMED, from a stage that redid the order) is
 ignored and counted in sluice_status_records_ignored_total. Only committed
 records are read (read_committed).
 Every instance reads the whole topic: no consumer group, scale by adding
-instances behind a load balancer.`
+instances behind a load balancer.
+
+At start it waits up to a minute for Kafka to answer, accept it and let it
+see the topic (/readyz says why meanwhile), then exits 1 with the reason and
+the flag or ACL that fixes it; it needs READ on the status topic and no
+group.`
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stderr))
@@ -102,10 +108,17 @@ func run(args []string, stderr io.Writer) int {
 	}
 	if err := serve(f, slog.Default()); err != nil {
 		slog.Error("exiting", "err", err)
+		if errors.As(err, new(*kafkaconn.ConfigError)) {
+			return 2
+		}
 		return 1
 	}
 	return 0
 }
+
+// kafkaWait is how long status waits for Kafka at start, like the
+// processors' default --kafka-wait.
+const kafkaWait = time.Minute
 
 func serve(f flags, log *slog.Logger) error {
 	opts, err := f.conn.Options()
@@ -116,12 +129,20 @@ func serve(f flags, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	cl, err := kgo.NewClient(append(opts, status.ClientOpts(f.topic)...)...)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
+	opts = append(opts, kafkaconn.WithClientLogger(log))
 	view := status.NewView(serde)
+	// Why the view is not ready: Kafka's answer while waiting for it, then
+	// loading.
+	var waiting atomic.Pointer[error]
+	ready := func() error {
+		if view.Ready() {
+			return nil
+		}
+		if why := waiting.Load(); why != nil {
+			return *why
+		}
+		return errors.New("loading the status view")
+	}
 	ln, err := ports.Listen("listen", envflag.Name(runner.EnvPrefix, "listen"), f.listen)
 	if err != nil {
 		return err
@@ -137,7 +158,7 @@ func serve(f flags, log *slog.Logger) error {
 			ln.Close()
 			return err
 		}
-		ops, err := runner.ServeOps(f.metricsAddr, reg, view.Ready)
+		ops, err := runner.ServeOps(f.metricsAddr, reg, ready)
 		if err != nil {
 			ln.Close()
 			return err
@@ -150,14 +171,29 @@ func serve(f flags, log *slog.Logger) error {
 	srv := &http.Server{Handler: status.NewHandler(view), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	log.Info("serving order status", "addr", "http://"+ln.Addr().String()+"/orders/{id}", "topic", f.topic)
+	defer func() {
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+	}()
 	start := time.Now()
+	err = runner.WaitForKafka(ctx, f.conn, opts, []string{f.topic}, kafkaWait, log, func(err error) { waiting.Store(&err) })
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("--status-topic: %w", err)
+	}
+	waiting.Store(nil)
+	cl, err := kgo.NewClient(append(opts, status.ClientOpts(f.topic)...)...)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
 	err = status.Follow(ctx, cl, f.topic, view, func() {
 		log.Info("status view ready", "orders", view.Len(), "took", time.Since(start).Round(time.Millisecond))
 	})
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(shutdownCtx)
-	return err
+	return kafkaconn.Classify(kafkaconn.Named(kafkaconn.ResourceTopic, f.topic, err))
 }
 
 func b2f(b bool) float64 {

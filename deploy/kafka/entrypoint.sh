@@ -13,6 +13,14 @@
 #   KAFKA_JVM_PERFORMANCE_OPTS, KAFKA_OPTS, KAFKA_LOG4J_OPTS   extra JVM flags
 #   KAFKA_INITIAL_CONTROLLERS   only without controller.quorum.voters (dynamic quorum):
 #                               passed to `format --initial-controllers`; unset means --standalone
+#   KAFKA_ADD_SCRAM             SCRAM credentials created when storage is formatted, separated by
+#                               white space, each as `format --add-scram` takes it:
+#                               SCRAM-SHA-512=[name=admin,password=...]
+#
+# Values may span lines (PEM certificates and keys for ssl.keystore.type=PEM):
+# they are escaped for server.properties. Secrets are not printed: the
+# properties shown at start hide the values of passwords, JAAS configs, keys
+# and certificates.
 #
 # With no KAFKA_* variables at all it runs a single node reachable at localhost:9092.
 set -euo pipefail
@@ -42,7 +50,7 @@ declare -A prop=(
 )
 
 # Variables that configure the JVM or this script, not the broker.
-not_a_property=" KAFKA_HEAP_OPTS KAFKA_OPTS KAFKA_JVM_PERFORMANCE_OPTS KAFKA_LOG4J_OPTS KAFKA_GC_LOG_OPTS KAFKA_JMX_OPTS KAFKA_DEBUG KAFKA_VERSION KAFKA_HOME KAFKA_INITIAL_CONTROLLERS KAFKA_LOG4J_ROOT_LOGLEVEL KAFKA_LOG4J_LOGGERS KAFKA_TOOLS_LOG4J_LOGLEVEL "
+not_a_property=" KAFKA_HEAP_OPTS KAFKA_OPTS KAFKA_JVM_PERFORMANCE_OPTS KAFKA_LOG4J_OPTS KAFKA_GC_LOG_OPTS KAFKA_JMX_OPTS KAFKA_DEBUG KAFKA_VERSION KAFKA_HOME KAFKA_INITIAL_CONTROLLERS KAFKA_ADD_SCRAM KAFKA_LOG4J_ROOT_LOGLEVEL KAFKA_LOG4J_LOGGERS KAFKA_TOOLS_LOG4J_LOGLEVEL "
 while IFS='=' read -r -d '' name value; do
   case "$name" in KAFKA_*) ;; *) continue ;; esac
   case "$not_a_property" in *" $name "*) continue ;; esac
@@ -60,13 +68,31 @@ if [ -n "${KAFKA_CONTROLLER_QUORUM_BOOTSTRAP_SERVERS:-}" ] && [ -z "${KAFKA_CONT
   unset 'prop[controller.quorum.voters]'
 fi
 
+# A value as java.util.Properties reads it back: backslashes doubled, line
+# breaks as \n (PEM blocks span lines).
+escape() {
+  local v="${1//\\/\\\\}"
+  v="${v//$'\r'/}"
+  printf '%s' "${v//$'\n'/\\n}"
+}
+# Whether a property's value must not be printed.
+secret() {
+  case "$1" in *password*|*jaas*|*.key|*certificate*|*certificates) return 0 ;; esac
+  return 1
+}
+
 mkdir -p "$CONF_DIR"
 : > "$PROPS"
-for k in $(printf '%s\n' "${!prop[@]}" | sort); do
-  printf '%s=%s\n' "$k" "${prop[$k]}" >> "$PROPS"
-done
+chmod 600 "$PROPS"
 echo "sluice-kafka: node ${prop[node.id]} of cluster ${CLUSTER_ID:-<default>}; server.properties:"
-sed 's/^/  /' "$PROPS"
+for k in $(printf '%s\n' "${!prop[@]}" | sort); do
+  printf '%s=%s\n' "$k" "$(escape "${prop[$k]}")" >> "$PROPS"
+  if secret "$k"; then
+    echo "  $k=[hidden]"
+  else
+    echo "  $k=${prop[$k]}"
+  fi
+done
 
 LOG4J_OPTS="${KAFKA_LOG4J_OPTS:--Dlog4j2.configurationFile=$KAFKA_HOME/config/log4j2.properties}"
 HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xmx512m -Xms128m}"
@@ -86,6 +112,9 @@ if [ ! -f "$first_dir/meta.properties" ]; then
       fmt+=(--standalone)
     fi
   fi
+  for cred in ${KAFKA_ADD_SCRAM:-}; do
+    fmt+=(--add-scram "$cred")
+  done
   # shellcheck disable=SC2086
   java $HEAP_OPTS $LOG4J_OPTS -cp "$CP" kafka.tools.StorageTool "${fmt[@]}"
 fi

@@ -2,6 +2,15 @@
 // parses the flags every processor has (connection, group, concurrency,
 // ordering, wire format, metrics address), serves /metrics, /healthz and
 // /readyz, builds the processor and runs it until SIGINT or SIGTERM.
+//
+// At start it waits up to --kafka-wait (a minute) for the brokers to
+// answer, for this client to be accepted and for its input topics to be
+// visible to it, with /readyz saying why meanwhile, and exits with the
+// classified reason (package kafkaconn) when that does not happen. Once
+// running, a group session that Kafka keeps refusing (authentication,
+// authorization, TLS) makes /readyz fail with the reason and, after
+// --kafka-wait, ends the processor with exit status 1; a broker that
+// becomes unreachable only makes it unready until it is back.
 package runner
 
 import (
@@ -15,12 +24,12 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 
@@ -66,6 +75,7 @@ type Common struct {
 	RegistryURL    string
 	MetricsAddr    string
 	LogLevel       string
+	KafkaWait      time.Duration
 
 	RetryDelays     string
 	DeadLetterTopic string
@@ -97,7 +107,8 @@ func (c *Common) register(fs *flag.FlagSet, spec Spec) {
 	fs.StringVar(&c.RegistryURL, "registry-url", "", "Confluent Schema Registry URL; implies --format confluent")
 	metricsAddr, _ := ports.Default(spec.Name, "metrics-addr")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", metricsAddr, "address for /metrics, /healthz and /readyz; each binary has its own default port, so all run on one host (empty disables)")
-	fs.StringVar(&c.LogLevel, "log-level", "info", logflag.Usage)
+	fs.StringVar(&c.LogLevel, "log-level", "info", logflag.Usage+"; debug adds the Kafka client's own lines (connections, group joins, heartbeats, commits)")
+	fs.DurationVar(&c.KafkaWait, "kafka-wait", time.Minute, "how long Kafka may fail to answer or refuse this processor (wrong password, missing ACL, untrusted certificate), at start or later for its group, before it exits with the reason; /readyz says why meanwhile")
 	fs.StringVar(&c.RetryDelays, "retry-delays", "5s,30s,5m", "retry tiers: a record failing with a retryable error is retried after each delay in turn (topics <input>.retry.<delay>), then dead-lettered; empty: no retries")
 	fs.StringVar(&c.DeadLetterTopic, "dlq-topic", "", "dead-letter topic (default <input>.dlq)")
 	fs.BoolVar(&c.ConnectHeaders, "connect-headers", false, "write Kafka Connect's __connect.errors.* header names on dead-letter records")
@@ -228,8 +239,15 @@ func Main(spec Spec, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: %v\n", spec.Name, err)
 		return 2
 	}
+	if c.KafkaWait <= 0 {
+		fmt.Fprintf(stderr, "%s: --kafka-wait %s: want a positive duration like 1m\n", spec.Name, c.KafkaWait)
+		return 2
+	}
 	if err := run(spec, &c, log); err != nil {
 		log.Error("exiting", "processor", spec.Name, "err", err)
+		if errors.As(err, new(*kafkaconn.ConfigError)) {
+			return 2
+		}
 		return 1
 	}
 	return 0
@@ -260,6 +278,13 @@ func run(spec Spec, c *Common, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	ctx, stop := signals.Context(context.Background())
+	defer stop()
+	ctx, giveUp := context.WithCancelCause(ctx)
+	defer giveUp(nil)
+	h := newHealth(c.Group, c.KafkaWait, giveUp, log)
+	clientOpts := append(connOpts, kafkaconn.WithClientLogger(log))
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	p, err := pipeline.New(spec.Name, handler, append([]pipeline.Option{
@@ -269,59 +294,84 @@ func run(spec Spec, c *Common, log *slog.Logger) error {
 		pipeline.OrderBy(ordering),
 		pipeline.MaxInFlight(c.MaxInFlight, pipeline.DefaultMaxInFlightBytes),
 		pipeline.CommitInterval(c.CommitInterval),
-		pipeline.ClientOptions(append(connOpts, kgo.SessionTimeout(c.SessionTimeout))...),
+		pipeline.ClientOptions(append(clientOpts, kgo.SessionTimeout(c.SessionTimeout), kgo.WithHooks(h))...),
 		pipeline.Logger(log),
 		pipeline.Metrics(reg),
 	}, append(failureOpts, memberOpts...)...)...)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signals.Context(context.Background())
-	defer stop()
 
-	var ready atomic.Bool
 	if c.MetricsAddr != "" {
-		srv, err := ServeOps(c.MetricsAddr, reg, ready.Load)
+		srv, err := ServeOps(c.MetricsAddr, reg, h.ready)
 		if err != nil {
 			return err
 		}
 		defer srv.Close()
 		log.Info("serving metrics and health", "addr", "http://"+srv.Addr+"/metrics")
 	}
-	if err := ping(ctx, connOpts, log); err != nil {
+	// A missing input topic ends the processor at once, as it does in the
+	// runtime; anything else gets --kafka-wait.
+	if err := WaitForKafka(ctx, c.Conn, clientOpts, splitList(c.Inputs), c.KafkaWait, log, h.waiting); err != nil {
 		if ctx.Err() != nil {
 			return nil // stopped while waiting for Kafka
 		}
-		return err
+		if errors.Is(err, kafkaconn.ErrTopicMissing) {
+			return fmt.Errorf("--input: %w", err)
+		}
+		return fmt.Errorf("%w (--kafka-wait)", err)
 	}
-	ready.Store(true)
+	h.start()
 	err = p.Run(ctx)
-	ready.Store(false)
-	return err
+	h.stop()
+	var refused *refusedError
+	if cause := context.Cause(ctx); err == nil && errors.As(cause, &refused) {
+		return cause
+	}
+	return kafkaconn.Classify(err)
 }
 
-// ping waits (up to a minute, logging why) for the brokers to answer before
-// joining the group: a processor started beside its broker, as in a
-// compose file, waits for it, while a wrong address still ends in a clear
-// error instead of retrying silently forever.
-func ping(ctx context.Context, opts []kgo.Opt, log *slog.Logger) error {
+// WaitForKafka waits (up to wait, logging why) until the brokers answer a
+// client built from opts, accept it, and let it describe topics: a binary
+// started beside its broker, as in a compose file, waits for it, and one
+// whose credentials or ACLs are not in place yet gets that long for them,
+// while a wrong address or password still ends in a clear error instead
+// of retrying silently forever. A missing topic ends it at once. Each
+// reason it waits for, classified with conn.Diagnose, goes to onWait (if
+// not nil) and, when it changes, to the log.
+func WaitForKafka(ctx context.Context, conn kafkaconn.Config, opts []kgo.Opt, topics []string, wait time.Duration, log *slog.Logger, onWait func(error)) error {
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	deadline := time.Now().Add(time.Minute)
+	adm := kadm.NewClient(cl)
+	deadline := time.Now().Add(wait)
+	var last string
 	for {
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		err := cl.Ping(pctx)
+		if err == nil {
+			err = kafkaconn.CheckTopics(pctx, adm, topics...)
+		}
 		cancel()
 		if err == nil || ctx.Err() != nil {
 			return err
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("cannot reach Kafka for a minute (check --brokers, TLS and SASL settings): %w", err)
+		err = conn.Diagnose(ctx, err)
+		if errors.Is(err, kafkaconn.ErrTopicMissing) {
+			return err
 		}
-		log.Warn("waiting for Kafka", "err", err)
+		if onWait != nil {
+			onWait(err)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("gave up waiting for Kafka after %s: %w", wait, err)
+		}
+		if msg := err.Error(); msg != last {
+			log.Warn("waiting for Kafka", "gives_up_in", time.Until(deadline).Round(time.Second), "err", err)
+			last = msg
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -331,10 +381,11 @@ func ping(ctx context.Context, opts []kgo.Opt, log *slog.Logger) error {
 }
 
 // ServeOps serves /metrics from reg, /healthz (always 200) and /readyz (200
-// while ready says so, 503 otherwise) on addr, the value of --metrics-addr.
+// while ready returns nil; 503 with the error it returns, the reason,
+// otherwise) on addr, the value of --metrics-addr.
 // A busy address is an error naming --metrics-addr and its environment
 // variable. The caller closes the server.
-func ServeOps(addr string, reg *prometheus.Registry, ready func() bool) (*http.Server, error) {
+func ServeOps(addr string, reg *prometheus.Registry, ready func() error) (*http.Server, error) {
 	ln, err := ports.Listen("metrics-addr", envflag.Name(EnvPrefix, "metrics-addr"), addr)
 	if err != nil {
 		return nil, err
@@ -343,8 +394,8 @@ func ServeOps(addr string, reg *prometheus.Registry, ready func() bool) (*http.S
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !ready() {
-			http.Error(w, "not ready: connecting to Kafka, loading or shutting down", http.StatusServiceUnavailable)
+		if why := ready(); why != nil {
+			http.Error(w, "not ready: "+why.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ready")

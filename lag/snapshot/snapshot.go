@@ -13,6 +13,10 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluice-dev/sluice/pipeline/kafkaconn"
 )
 
 // Snapshot is the state of the cluster's groups and topics at Time.
@@ -94,18 +98,24 @@ func (r *Reader) Read(ctx context.Context) (Snapshot, error) {
 	if len(names) > 0 {
 		described, err := r.adm.DescribeGroups(ctx, names...)
 		if err != nil && len(described) == 0 {
+			if len(names) == 1 {
+				err = describeDenied(names[0], err)
+			}
 			return s, fmt.Errorf("describe groups: %w", err)
 		}
 		fetched := r.adm.FetchManyOffsets(ctx, names...)
 		for _, name := range names {
 			d, ok := described[name]
+			if errors.Is(d.Err, kerr.GroupIDNotFound) {
+				continue // Kafka 4's group coordinator: a group that does not exist
+			}
 			if !ok || d.Err != nil {
-				errs = append(errs, fmt.Errorf("describe group %s: %w", name, cmpErr(d.Err, errors.New("no answer"))))
+				errs = append(errs, fmt.Errorf("describe group %s: %w", name, describeDenied(name, cmpErr(d.Err, errors.New("no answer")))))
 				continue
 			}
 			f := fetched[name]
 			if f.Err != nil {
-				errs = append(errs, fmt.Errorf("fetch offsets of group %s: %w", name, f.Err))
+				errs = append(errs, fmt.Errorf("fetch offsets of group %s: %w", name, describeDenied(name, f.Err)))
 				continue
 			}
 			g := group(d, f.Fetched)
@@ -157,6 +167,12 @@ func group(d kadm.DescribedGroup, offsets kadm.OffsetResponses) Group {
 		g.Committed[o.Topic][o.Partition] = o.At
 	})
 	return g
+}
+
+// describeDenied names group in a GROUP_AUTHORIZATION_FAILED and says
+// that DESCRIBE, all the monitor needs, is what is missing.
+func describeDenied(group string, err error) error {
+	return kafkaconn.WithOperation(kafkaconn.ResourceGroup, kmsg.ACLOperationDescribe, kafkaconn.Named(kafkaconn.ResourceGroup, group, err))
 }
 
 func cmpErr(err, fallback error) error {

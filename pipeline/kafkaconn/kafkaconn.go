@@ -1,6 +1,9 @@
 // Package kafkaconn holds the connection settings every Sluice binary
-// shares (brokers, client ID, TLS, SASL) and turns them into franz-go
-// client options.
+// shares (brokers, client ID, TLS, SASL), turns them into franz-go client
+// options, and classifies what goes wrong when a client connects or is
+// refused: unreachable brokers, TLS problems, failed authentication, missing
+// authorization and missing topics, each as a typed error that says which
+// flag or ACL fixes it (see [Classify], [Config.Diagnose] and [CheckTopics]).
 package kafkaconn
 
 import (
@@ -35,6 +38,22 @@ type Config struct {
 	SASLMechanism string
 	SASLUser      string
 	SASLPassword  string
+	// SASLPasswordFile names a file holding the password (one line; a
+	// trailing newline is ignored), for secrets mounted as files. It
+	// excludes SASLPassword.
+	SASLPasswordFile string
+}
+
+// ConfigError is the error [Config.Options] returns for settings that
+// cannot work (a missing or unreadable file, flags that go together given
+// alone, an unknown mechanism): a usage error, not a connection failure.
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+func configErr(format string, args ...any) error {
+	return &ConfigError{fmt.Errorf(format, args...)}
 }
 
 // RegisterFlags adds the connection flags to fs, with c's values as defaults.
@@ -47,7 +66,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.KeyFile, "tls-key", c.KeyFile, "PEM private key of --tls-cert")
 	fs.StringVar(&c.SASLMechanism, "sasl-mechanism", c.SASLMechanism, "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (empty: no SASL)")
 	fs.StringVar(&c.SASLUser, "sasl-user", c.SASLUser, "SASL user name")
-	fs.StringVar(&c.SASLPassword, "sasl-password", c.SASLPassword, "SASL password (prefer the environment variable over the flag: flags show in ps)")
+	fs.StringVar(&c.SASLPassword, "sasl-password", c.SASLPassword, "SASL password; prefer --sasl-password-file or the environment variable, since a flag shows in ps")
+	fs.StringVar(&c.SASLPasswordFile, "sasl-password-file", c.SASLPasswordFile, "file holding the SASL password (one line), e.g. a mounted secret; instead of --sasl-password")
 }
 
 // brokerList is the --brokers flag: a comma-separated list that replaces
@@ -65,22 +85,25 @@ func (b *brokerList) Set(s string) error {
 	return nil
 }
 
-// Options returns the franz-go options for c. Errors name the setting that
-// is wrong.
+// Options returns the franz-go options for c. Errors are [*ConfigError]s
+// naming the setting that is wrong; they never contain the password.
 func (c Config) Options() ([]kgo.Opt, error) {
 	if len(c.Brokers) == 0 {
-		return nil, fmt.Errorf("no Kafka brokers given (--brokers)")
+		return nil, configErr("no Kafka brokers given (--brokers)")
 	}
 	opts := []kgo.Opt{kgo.SeedBrokers(c.Brokers...)}
 	if c.ClientID != "" {
 		opts = append(opts, kgo.ClientID(c.ClientID))
 	}
-	if c.TLS || c.CAFile != "" || c.CertFile != "" || c.KeyFile != "" {
+	if c.usesTLS() {
 		tc, err := c.tlsConfig()
 		if err != nil {
 			return nil, err
 		}
 		opts = append(opts, kgo.DialTLSConfig(tc))
+	}
+	if c.SASLMechanism == "" && (c.SASLUser != "" || c.SASLPassword != "" || c.SASLPasswordFile != "") {
+		return nil, configErr("--sasl-user and the SASL password need --sasl-mechanism (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)")
 	}
 	if c.SASLMechanism != "" {
 		m, err := c.mechanism()
@@ -92,26 +115,31 @@ func (c Config) Options() ([]kgo.Opt, error) {
 	return opts, nil
 }
 
+// usesTLS reports whether c connects with TLS.
+func (c Config) usesTLS() bool {
+	return c.TLS || c.CAFile != "" || c.CertFile != "" || c.KeyFile != ""
+}
+
 func (c Config) tlsConfig() (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if c.CAFile != "" {
 		pem, err := os.ReadFile(c.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("--tls-ca: %w", err)
+			return nil, configErr("--tls-ca: %w", err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--tls-ca %s: no PEM certificate found", c.CAFile)
+			return nil, configErr("--tls-ca %s: no PEM certificate found", c.CAFile)
 		}
 		tc.RootCAs = pool
 	}
 	if (c.CertFile == "") != (c.KeyFile == "") {
-		return nil, fmt.Errorf("--tls-cert and --tls-key go together (got cert %q, key %q)", c.CertFile, c.KeyFile)
+		return nil, configErr("--tls-cert and --tls-key go together (got cert %q, key %q)", c.CertFile, c.KeyFile)
 	}
 	if c.CertFile != "" {
 		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+			return nil, configErr("--tls-cert/--tls-key: %w", err)
 		}
 		tc.Certificates = []tls.Certificate{cert}
 	}
@@ -120,17 +148,41 @@ func (c Config) tlsConfig() (*tls.Config, error) {
 
 func (c Config) mechanism() (sasl.Mechanism, error) {
 	if c.SASLUser == "" {
-		return nil, fmt.Errorf("--sasl-mechanism %s needs --sasl-user", c.SASLMechanism)
+		return nil, configErr("--sasl-mechanism %s needs --sasl-user", c.SASLMechanism)
+	}
+	pass, err := c.password()
+	if err != nil {
+		return nil, err
 	}
 	switch strings.ToUpper(c.SASLMechanism) {
 	case "PLAIN":
-		return plain.Auth{User: c.SASLUser, Pass: c.SASLPassword}.AsMechanism(), nil
+		return plain.Auth{User: c.SASLUser, Pass: pass}.AsMechanism(), nil
 	case "SCRAM-SHA-256":
-		return scram.Auth{User: c.SASLUser, Pass: c.SASLPassword}.AsSha256Mechanism(), nil
+		return scram.Auth{User: c.SASLUser, Pass: pass}.AsSha256Mechanism(), nil
 	case "SCRAM-SHA-512":
-		return scram.Auth{User: c.SASLUser, Pass: c.SASLPassword}.AsSha512Mechanism(), nil
+		return scram.Auth{User: c.SASLUser, Pass: pass}.AsSha512Mechanism(), nil
 	}
-	return nil, fmt.Errorf("--sasl-mechanism %q: want PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", c.SASLMechanism)
+	return nil, configErr("--sasl-mechanism %q: want PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", c.SASLMechanism)
+}
+
+// password returns the SASL password from the flag or the file. Errors
+// name the file, never its content.
+func (c Config) password() (string, error) {
+	if c.SASLPasswordFile == "" {
+		return c.SASLPassword, nil
+	}
+	if c.SASLPassword != "" {
+		return "", configErr("give --sasl-password or --sasl-password-file, not both")
+	}
+	b, err := os.ReadFile(c.SASLPasswordFile)
+	if err != nil {
+		return "", configErr("--sasl-password-file: %w", err)
+	}
+	pass := strings.TrimRight(string(b), "\r\n")
+	if pass == "" {
+		return "", configErr("--sasl-password-file %s is empty", c.SASLPasswordFile)
+	}
+	return pass, nil
 }
 
 func splitList(s string) []string {

@@ -1,8 +1,13 @@
 package kafkaconn
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"flag"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -68,6 +73,84 @@ func TestSASLAgainstBroker(t *testing.T) {
 		cl.Close()
 		if (err == nil) != tc.ok {
 			t.Errorf("%s with password %q: ping error %v, want ok=%v", tc.mech, tc.pass, err, tc.ok)
+		}
+	}
+}
+
+func TestOptionsErrorsAreConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{}, "--brokers"},
+		{Config{Brokers: []string{"a:1"}, CertFile: "c.pem"}, "--tls-cert and --tls-key go together"},
+		{Config{Brokers: []string{"a:1"}, SASLUser: "u"}, "need --sasl-mechanism"},
+		{Config{Brokers: []string{"a:1"}, SASLMechanism: "PLAIN", SASLUser: "u", SASLPassword: "p", SASLPasswordFile: empty}, "not both"},
+		{Config{Brokers: []string{"a:1"}, SASLMechanism: "PLAIN", SASLUser: "u", SASLPasswordFile: empty}, "is empty"},
+		{Config{Brokers: []string{"a:1"}, SASLMechanism: "PLAIN", SASLUser: "u", SASLPasswordFile: filepath.Join(dir, "absent")}, "--sasl-password-file"},
+	}
+	for _, c := range cases {
+		_, err := c.cfg.Options()
+		var ce *ConfigError
+		if !errors.As(err, &ce) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Options(%+v) = %v, want a *ConfigError mentioning %q", c.cfg, err, c.want)
+		}
+	}
+}
+
+// TestPasswordFileAuthenticates reads the password from a file (trailing
+// newline and all, as `echo secret > file` writes it).
+func TestPasswordFileAuthenticates(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-512", "admin", "from-a-file"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	file := filepath.Join(t.TempDir(), "password")
+	if err := os.WriteFile(file, []byte("from-a-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts, err := Config{Brokers: c.ListenAddrs(), SASLMechanism: "SCRAM-SHA-512", SASLUser: "admin", SASLPasswordFile: file}.Options()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.Ping(context.Background()); err != nil {
+		t.Fatalf("ping with the password from a file: %v", err)
+	}
+}
+
+// TestClientLoggerAtDebugOnly: the client's own lines (connection
+// attempts among them) appear with --log-level debug and not at info.
+func TestClientLoggerAtDebugOnly(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, level := range []slog.Level{slog.LevelDebug, slog.LevelInfo} {
+		var buf bytes.Buffer
+		log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: level}))
+		cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), WithClientLogger(log))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.Ping(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		cl.Close()
+		shown := strings.Contains(buf.String(), "kafka client: opening connection to broker")
+		if shown != (level == slog.LevelDebug) {
+			t.Errorf("at %s the connection attempt was logged: %v, want %v\n%s", level, shown, level == slog.LevelDebug, buf.String())
 		}
 	}
 }

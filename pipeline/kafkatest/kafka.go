@@ -58,12 +58,15 @@ type Kafka struct {
 	nodes   []*kafkaNode
 	adm     *kadm.Client
 	cfg     config
+	sec     *Security // nil unless Secured
+	auth    []kgo.Opt // what every client of the harness connects with
 }
 
 type kafkaNode struct {
 	id       int32
 	name     string // container name and host name on the network
-	hostPort int
+	hostPort int    // published EXTERNAL listener
+	tlsPort  int    // published MTLS listener (Secured only)
 	res      *dockertest.Resource
 	probe    *kgo.Client // seeded with this node alone, to ask it directly
 }
@@ -87,6 +90,7 @@ func NewKafka(t testing.TB, opts ...Option) *Kafka {
 	if cfg.image == "" {
 		cfg.image = DefaultImage
 	}
+	secureCheck(t, cfg)
 
 	pool := connect(t)
 	reapOnce.Do(func() { reapStale(t, pool) })
@@ -117,8 +121,16 @@ func NewKafka(t testing.TB, opts ...Option) *Kafka {
 	var voters []string
 	for i := range cfg.nodes {
 		n := &kafkaNode{id: int32(i + 1), name: fmt.Sprintf("sluice-kafka-%s-%d", run, i+1), hostPort: freePort(t)}
+		if cfg.secured {
+			n.tlsPort = freePort(t)
+		}
 		k.nodes = append(k.nodes, n)
 		voters = append(voters, fmt.Sprintf("%d@%s:%d", n.id, n.name, controllerPort))
+	}
+	var brokerKeys KeyPair
+	if cfg.secured {
+		k.sec, brokerKeys = newSecurity(t, k.nodes[0])
+		k.auth = k.sec.saslOpts(k.sec.Admin, k.sec.AdminPassword)
 	}
 
 	rf := min(3, cfg.nodes)
@@ -154,6 +166,18 @@ func NewKafka(t testing.TB, opts ...Option) *Kafka {
 			fmt.Sprintf("KAFKA_ADVERTISED_LISTENERS=INTERNAL://%s:%d,EXTERNAL://127.0.0.1:%d", n.name, internalPort, n.hostPort),
 		)
 		ext := docker.Port(fmt.Sprintf("%d/tcp", externalPort))
+		published := map[docker.Port][]docker.PortBinding{
+			ext: {{HostIP: "127.0.0.1", HostPort: strconv.Itoa(n.hostPort)}},
+		}
+		if cfg.secured {
+			env = overrideEnv(env, secureEnv(k.sec, brokerKeys, n))
+			mtls := docker.Port(fmt.Sprintf("%d/tcp", mtlsPort))
+			published[mtls] = []docker.PortBinding{{HostIP: "127.0.0.1", HostPort: strconv.Itoa(n.tlsPort)}}
+		}
+		var exposed []string
+		for p := range published {
+			exposed = append(exposed, string(p))
+		}
 		res, err := pool.RunWithOptions(&dockertest.RunOptions{
 			Name:         n.name,
 			Hostname:     n.name,
@@ -162,10 +186,8 @@ func NewKafka(t testing.TB, opts ...Option) *Kafka {
 			Env:          env,
 			Labels:       labels,
 			NetworkID:    network.Network.ID,
-			ExposedPorts: []string{string(ext)},
-			PortBindings: map[docker.Port][]docker.PortBinding{
-				ext: {{HostIP: "127.0.0.1", HostPort: strconv.Itoa(n.hostPort)}},
-			},
+			ExposedPorts: exposed,
+			PortBindings: published,
 		}, func(hc *docker.HostConfig) {
 			// dockertest publishes every exposed port on all interfaces
 			// by default; only the external listener is wanted, on 127.0.0.1.
@@ -176,14 +198,17 @@ func NewKafka(t testing.TB, opts ...Option) *Kafka {
 			t.Fatalf("kafkatest: start container %s from %s: %v", n.name, cfg.image, err)
 		}
 		n.res = res
-		n.probe = newClient(t, []string{n.addr()}, nil)
+		n.probe = newClient(t, []string{n.addr()}, k.auth)
 	}
 
-	k.adm = kadm.NewClient(newClient(t, k.Brokers(), nil))
+	k.adm = kadm.NewClient(newClient(t, k.Brokers(), k.auth))
 	start := time.Now()
 	k.waitReady(t, k.nodes, len(k.nodes))
 	t.Logf("kafkatest: %d-node Kafka (%s) ready in %s at %v on network %s",
 		cfg.nodes, cfg.image, time.Since(start).Round(time.Millisecond), k.Brokers(), netName)
+	if k.sec != nil {
+		t.Logf("kafkatest: secured: SASL_SSL SCRAM-SHA-512 at %v, SSL with client certificates at %v, ACLs by StandardAuthorizer", k.sec.SASLBrokers, k.sec.TLSBrokers)
+	}
 	return k
 }
 
@@ -244,10 +269,11 @@ func (k *Kafka) CreateTopic(t testing.TB, name string, partitions int32, configs
 	createTopic(t, k.adm, k.cfg.rf, k.cfg.startTimeout, name, partitions, configs)
 }
 
-// Client implements [Cluster].
+// Client implements [Cluster]. On a [Secured] cluster it connects as the
+// superuser.
 func (k *Kafka) Client(t testing.TB, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
-	return newClient(t, k.Brokers(), opts)
+	return newClient(t, k.Brokers(), append(slices.Clone(k.auth), opts...))
 }
 
 // StopNode shuts node i down gracefully (SIGTERM: controlled shutdown moves
@@ -489,4 +515,19 @@ func clusterID() string {
 func hostname() string {
 	h, _ := os.Hostname()
 	return h
+}
+
+// overrideEnv returns env with the NAME=value entries of over replacing
+// those of the same name, and the others added.
+func overrideEnv(env, over []string) []string {
+	names := map[string]bool{}
+	for _, kv := range over {
+		name, _, _ := strings.Cut(kv, "=")
+		names[name] = true
+	}
+	out := slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
+		name, _, _ := strings.Cut(kv, "=")
+		return names[name]
+	})
+	return append(out, over...)
 }

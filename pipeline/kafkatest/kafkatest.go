@@ -57,6 +57,7 @@ type config struct {
 	rf           int16
 	image        string
 	startTimeout time.Duration
+	secured      bool
 }
 
 func newConfig(opts []Option) config {
