@@ -198,8 +198,8 @@ func BenchmarkKeyVsPartitionOrder(b *testing.B) {
 	}
 	var part, key time.Duration
 	for i := 0; i < b.N; i++ {
-		part += sluiceLoop(b, brokers, fmt.Sprintf("part-%d", i), n, h, pipeline.WithOrdering(pipeline.PartitionOrder))
-		key += sluiceLoop(b, brokers, fmt.Sprintf("key-%d", i), n, h, pipeline.WithOrdering(pipeline.KeyOrder))
+		part += sluiceLoop(b, brokers, fmt.Sprintf("part-%d", i), n, h, pipeline.OrderBy(pipeline.PartitionOrder))
+		key += sluiceLoop(b, brokers, fmt.Sprintf("key-%d", i), n, h, pipeline.OrderBy(pipeline.KeyOrder))
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/part.Seconds(), "partition-rec/s")
 	b.ReportMetric(float64(n)*float64(b.N)/key.Seconds(), "key-rec/s")

@@ -2,7 +2,10 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -10,58 +13,76 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// commitLoop commits finished offsets every CommitInterval until ctx ends.
-func (p *Processor) commitLoop(ctx context.Context) {
-	tick := time.NewTicker(p.cfg.commitInterval)
+// committer commits, per owned partition, the first offset that is not
+// finished (the window's watermark): every CommitInterval, after a revoke
+// and at shutdown. mu serializes commits with rebalance callbacks (see
+// rebalancer), so a periodic commit can never land for a partition after
+// its revoke finished.
+type committer struct {
+	interval time.Duration
+	log      *slog.Logger
+	client   *kgo.Client
+	ledger   *ledger
+	metrics  *metrics
+	metaMax  int // offset.metadata.max.bytes
+	mu       sync.Mutex
+}
+
+// loop commits every interval until ctx ends.
+func (c *committer) loop(ctx context.Context) {
+	tick := time.NewTicker(c.interval)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			if err := p.commitAll(ctx); err != nil && ctx.Err() == nil {
-				p.cfg.logger.Warn("periodic commit failed; will retry", "processor", p.cfg.name, "err", err)
+			if err := c.commitAll(ctx); err != nil && ctx.Err() == nil {
+				c.log.Warn("periodic commit failed; will retry", "err", err)
 			}
 		}
 	}
 }
 
 // commitAll commits the watermark of every partition still owned.
-func (p *Processor) commitAll(ctx context.Context) error {
-	p.commitMu.Lock()
-	defer p.commitMu.Unlock()
-	return p.commitLocked(ctx, func(*partState) bool { return true })
+func (c *committer) commitAll(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.commitLocked(ctx, c.ledger.owned())
 }
 
-// commitLocked commits the watermarks of the owned partitions that match and
-// moved since their last commit. The caller holds commitMu.
-func (p *Processor) commitLocked(ctx context.Context, match func(*partState) bool) error {
-	toCommit := make(map[string]map[int32]kgo.EpochOffset)
-	var states []*partState
-	var offs []int64
-	p.mu.Lock()
-	for _, ps := range p.parts {
-		if !match(ps) {
-			continue
-		}
-		off, ok := ps.window.Committable()
-		if !ok || off <= ps.committed {
-			continue
-		}
-		if toCommit[ps.tp.topic] == nil {
-			toCommit[ps.tp.topic] = make(map[int32]kgo.EpochOffset)
-		}
-		toCommit[ps.tp.topic][ps.tp.partition] = kgo.EpochOffset{Epoch: ps.epoch, Offset: off}
-		states = append(states, ps)
-		offs = append(offs, off)
-	}
-	p.mu.Unlock()
-	if len(states) == 0 {
+// commitLocked commits the watermarks of parts that moved since their last
+// commit, each with the finished offsets above it in the offset metadata
+// (precise resume). The caller holds mu.
+func (c *committer) commitLocked(ctx context.Context, parts []*partState) error {
+	snap := snapshot(parts, c.metaMax)
+	if len(snap) == 0 {
 		return nil
 	}
+	toCommit := make(map[string]map[int32]kgo.EpochOffset)
+	meta := make(map[topicPartition]string, len(snap))
+	for _, s := range snap {
+		if toCommit[s.ps.tp.topic] == nil {
+			toCommit[s.ps.tp.topic] = make(map[int32]kgo.EpochOffset)
+		}
+		toCommit[s.ps.tp.topic][s.ps.tp.partition] = kgo.EpochOffset{Epoch: s.epoch, Offset: s.offset}
+		meta[s.ps.tp] = s.meta
+	}
+	// kgo writes its member ID as metadata by default; ours replaces it.
+	ctx = kgo.PreCommitFnContext(ctx, func(req *kmsg.OffsetCommitRequest) error {
+		for i := range req.Topics {
+			t := &req.Topics[i]
+			for j := range t.Partitions {
+				if m, ok := meta[topicPartition{t.Topic, t.Partitions[j].Partition}]; ok {
+					t.Partitions[j].Metadata = &m
+				}
+			}
+		}
+		return nil
+	})
 	start := time.Now()
 	var commitErr error
-	p.client.CommitOffsetsSync(ctx, toCommit, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+	c.client.CommitOffsetsSync(ctx, toCommit, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
 		if err != nil {
 			commitErr = err
 			return
@@ -74,106 +95,18 @@ func (p *Processor) commitLocked(ctx context.Context, match func(*partState) boo
 			}
 		}
 	})
-	p.metrics.commitSeconds.Observe(time.Since(start).Seconds())
+	c.metrics.commitSeconds.Observe(time.Since(start).Seconds())
+	if errors.Is(commitErr, kerr.FencedInstanceID) {
+		c.ledger.fail(fmt.Errorf("%w: commit refused: %w", ErrInstanceFenced, commitErr))
+	}
 	if commitErr != nil {
-		p.metrics.commitFailures.Inc()
+		c.metrics.commitFailures.Inc()
 		return fmt.Errorf("commit: %w", commitErr)
 	}
-	p.mu.Lock()
-	for i, ps := range states {
-		ps.committed = offs[i]
-		part := fmt.Sprint(ps.tp.partition)
-		p.metrics.committedOffset.WithLabelValues(ps.tp.topic, part).Set(float64(offs[i]))
-		p.metrics.lag.WithLabelValues(ps.tp.topic, part).Set(float64(max(0, ps.highWatermark-offs[i])))
+	for _, s := range snap {
+		s.ps.committedAt(s.offset, s.meta, c.metrics)
 	}
-	p.mu.Unlock()
-	p.metrics.commits.Inc()
+	c.metrics.commits.Inc()
+	c.log.Debug("committed", "partitions", toCommit, "took", time.Since(start))
 	return nil
-}
-
-func (p *Processor) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
-	p.mu.Lock()
-	n := 0
-	for topic, parts := range assigned {
-		for _, part := range parts {
-			tp := topicPartition{topic, part}
-			p.parts[tp] = p.newPartState(tp)
-			n++
-		}
-	}
-	total := len(p.parts)
-	p.mu.Unlock()
-	p.metrics.rebalances.Inc()
-	p.metrics.assigned.Set(float64(total))
-	p.cfg.logger.Info("partitions assigned", "processor", p.cfg.name, "added", n, "owned", total, "partitions", assigned)
-}
-
-// onRevoked runs inside the rebalance: it starts nothing new for the revoked
-// partitions, drops their queued records, waits (bounded) for their running
-// records, commits what finished, and forgets them.
-func (p *Processor) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
-	p.release(ctx, revoked, true)
-}
-
-// onLost is like onRevoked, but the partitions already belong to someone
-// else, so nothing is committed.
-func (p *Processor) onLost(ctx context.Context, _ *kgo.Client, lost map[string][]int32) {
-	p.release(ctx, lost, false)
-}
-
-func (p *Processor) release(ctx context.Context, parts map[string][]int32, commit bool) {
-	p.commitMu.Lock()
-	defer p.commitMu.Unlock()
-	gone := make(map[*partState]bool)
-	p.mu.Lock()
-	for topic, ps := range parts {
-		for _, part := range ps {
-			if st := p.parts[topicPartition{topic, part}]; st != nil {
-				gone[st] = true
-			}
-		}
-	}
-	p.mu.Unlock()
-	p.forgetPaths()
-	if len(gone) == 0 {
-		return
-	}
-	p.mu.Lock()
-	for st := range gone {
-		p.ungateLocked(st)
-	}
-	p.mu.Unlock()
-	dropped := p.dropQueued(func(t *task) bool { return gone[t.part] })
-	waitCtx, cancel := context.WithTimeout(ctx, p.cfg.revokeTimeout)
-	finished := p.waitFor(waitCtx, func() bool {
-		for st := range gone {
-			if st.inflight > 0 {
-				return false
-			}
-		}
-		return true
-	})
-	cancel()
-	if !finished {
-		p.cfg.logger.Warn("revoke: records still running after timeout; they stay uncommitted", "processor", p.cfg.name, "timeout", p.cfg.revokeTimeout)
-	}
-	var err error
-	if commit {
-		err = p.commitLocked(ctx, func(st *partState) bool { return gone[st] })
-	}
-	p.mu.Lock()
-	for st := range gone {
-		st.revoked = true
-		delete(p.parts, st.tp)
-		p.metrics.committedOffset.DeleteLabelValues(st.tp.topic, fmt.Sprint(st.tp.partition))
-		p.metrics.lag.DeleteLabelValues(st.tp.topic, fmt.Sprint(st.tp.partition))
-	}
-	total := len(p.parts)
-	p.mu.Unlock()
-	p.metrics.assigned.Set(float64(total))
-	what := "revoked"
-	if !commit {
-		what = "lost"
-	}
-	p.cfg.logger.Info("partitions "+what, "processor", p.cfg.name, "partitions", parts, "dropped_queued", dropped, "owned", total, "commit_err", err)
 }

@@ -99,15 +99,15 @@ type ErrorHandler func(ctx context.Context, rec *Record, err error) ([]Output, e
 // be processed and the processor was told to stop (StopOnError) or routing
 // it failed. Nothing at or after Offset in that partition was committed.
 type RecordError struct {
-	Processor string
-	Topic     string
-	Partition int32
-	Offset    int64
-	Err       error
+	ProcessorName string // the processor's name (New)
+	Topic         string
+	Partition     int32
+	Offset        int64
+	Err           error
 }
 
 func (e *RecordError) Error() string {
-	return fmt.Sprintf("processor %s: record %s/%d@%d: %v", e.Processor, e.Topic, e.Partition, e.Offset, e.Err)
+	return fmt.Sprintf("processor %s: record %s/%d@%d: %v", e.ProcessorName, e.Topic, e.Partition, e.Offset, e.Err)
 }
 
 func (e *RecordError) Unwrap() error { return e.Err }
@@ -119,6 +119,11 @@ type PanicError struct {
 }
 
 func (e *PanicError) Error() string { return fmt.Sprintf("handler panicked: %v", e.Value) }
+
+// ErrInstanceFenced is what Run returns when another live instance joined
+// the group with this one's InstanceID: Kafka fenced this one. Its
+// unfinished records stay uncommitted; the other instance has them now.
+var ErrInstanceFenced = errors.New("another live instance of the group uses this instance ID")
 
 // ErrProduce wraps failures to produce a handler's outputs, or a retry or
 // dead-letter record. They are not the record's fault, so they are never

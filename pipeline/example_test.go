@@ -61,14 +61,14 @@ func ExampleNew() {
 // other while different keys run in parallel, even within one partition.
 // PartitionOrder runs one record at a time per partition; Unordered runs
 // anything in parallel. Commits never pass an unfinished record in any mode.
-func ExampleWithOrdering() {
+func ExampleOrderBy() {
 	slowWork := func(_ context.Context, r *pipeline.Record) ([]pipeline.Output, error) {
 		time.Sleep(time.Millisecond) // a call to a slow service, say
 		return nil, nil
 	}
 	_, err := pipeline.New("enricher", slowWork,
 		pipeline.Topics("events"),
-		pipeline.WithOrdering(pipeline.KeyOrder),
+		pipeline.OrderBy(pipeline.KeyOrder),
 		pipeline.Workers(32), // I/O-bound: more workers than cores
 		pipeline.MaxInFlight(50_000, 128<<20),
 		pipeline.ClientOptions(kgo.SeedBrokers("localhost:9092")),
@@ -88,4 +88,29 @@ func ExampleParseOrdering() {
 	// partition <nil>
 	// unordered <nil>
 	// key unknown ordering "random": want key, partition or unordered
+}
+
+// Middleware wraps every handler call: here it counts calls and tags
+// failures with the record's key. Panic recovery sits outside it, so a
+// panicking middleware cannot crash the processor either.
+func ExampleUse() {
+	var calls int
+	counting := func(next pipeline.Handler) pipeline.Handler {
+		return func(ctx context.Context, r *pipeline.Record) ([]pipeline.Output, error) {
+			calls++ // one worker in this example; use an atomic with more
+			outs, err := next(ctx, r)
+			if err != nil {
+				err = fmt.Errorf("key %s: %w", r.Key, err)
+			}
+			return outs, err
+		}
+	}
+	_, err := pipeline.New("counted", passthrough("out"),
+		pipeline.Topics("in"),
+		pipeline.Workers(1),
+		pipeline.Use(counting),
+		pipeline.HandlerTimeout(time.Second), // applies inside the user's middleware
+	)
+	fmt.Println(err)
+	// Output: <nil>
 }

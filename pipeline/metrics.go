@@ -16,14 +16,19 @@ type metrics struct {
 	retried, deadLettered                 *prometheus.CounterVec
 	parked                                prometheus.Counter
 	panics, backpressure, rebalances      prometheus.Counter
-	commits, commitFailures               prometheus.Counter
+	commits, commitFailures, aborts       prometheus.Counter
+	skipped, metadataHolds                prometheus.Counter
 	assigned                              prometheus.Gauge
 	inflight                              prometheus.GaugeFunc // read at scrape time: no atomic per record
-	handlerSeconds, e2eSeconds            *shardedHistogram    // one shard per worker
-	commitSeconds                         prometheus.Histogram
+	handlerSeconds                        *shardedHistogram    // one shard per worker
+	e2eSeconds, commitSeconds             prometheus.Histogram
 	committedOffset, lag                  *prometheus.GaugeVec
 	producedMu                            sync.Mutex                                    // serializes additions to producedCache
 	producedCache                         atomic.Pointer[map[string]prometheus.Counter] // output topic → counter, copied on write
+
+	inflightOf atomic.Pointer[atomic.Int64] // set while Run runs, for the in-flight gauge
+	reg        prometheus.Registerer
+	registered []prometheus.Collector
 }
 
 // topicCounters are the per-topic counters of one input topic, looked up
@@ -64,7 +69,9 @@ func (m *metrics) producedTo(topic string) prometheus.Counter {
 	return c
 }
 
-func newMetrics(processor string, reg prometheus.Registerer, workers int, inflight func() float64) (*metrics, error) {
+// newMetrics creates the collectors and registers them with reg (if not
+// nil). On error it unregisters what it registered, so nothing is left.
+func newMetrics(processor string, reg prometheus.Registerer, workers int, latencyBuckets []float64) (*metrics, error) {
 	const ns, sub = "sluice", "processor"
 	labels := prometheus.Labels{"processor": processor}
 	counter := func(name, help string, l ...string) *prometheus.CounterVec {
@@ -79,7 +86,14 @@ func newMetrics(processor string, reg prometheus.Registerer, workers int, inflig
 	hist := func(name, help string, buckets []float64) prometheus.Histogram {
 		return prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: name, Help: help, ConstLabels: labels, Buckets: buckets})
 	}
-	m := &metrics{
+	m := &metrics{reg: reg}
+	inflight := func() float64 {
+		if n := m.inflightOf.Load(); n != nil {
+			return float64(n.Load())
+		}
+		return 0
+	}
+	*m = metrics{reg: reg,
 		consumed:       counter("records_consumed_total", "Records fetched from an input topic.", "topic"),
 		produced:       counter("records_produced_total", "Output records acknowledged by the broker.", "topic"),
 		succeeded:      counter("records_succeeded_total", "Input records fully processed (outputs acknowledged).", "topic"),
@@ -91,14 +105,18 @@ func newMetrics(processor string, reg prometheus.Registerer, workers int, inflig
 		backpressure:   one("backpressure_pauses_total", "Times fetching paused because the in-flight caps were reached."),
 		rebalances:     one("rebalances_total", "Partition assignments received."),
 		commits:        one("commits_total", "Successful offset commits."),
-		commitFailures: one("commit_failures_total", "Failed offset commits."),
+		commitFailures: one("commit_failures_total", "Failed offset commits (in exactly-once mode: transactions that did not commit)."),
+		aborts:         one("transactions_aborted_total", "Transactions aborted (exactly-once mode): their records are processed again."),
+		skipped:        one("records_skipped_total", "Records not processed again because the commit metadata of an earlier owner names them finished (precise resume)."),
+		metadataHolds:  one("metadata_holds_total", "Times a partition was held back because its commit metadata neared the broker's offset.metadata.max.bytes."),
 		inflight: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "inflight_records",
 			Help: "Records fetched and not yet finished.", ConstLabels: labels}, inflight),
 		assigned: gauge("assigned_partitions", "Partitions currently owned by this instance."),
 		handlerSeconds: newShardedHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "handler_seconds", ConstLabels: labels,
 			Help: "Time spent in the handler per record.", Buckets: prometheus.ExponentialBuckets(0.00005, 2.5, 14)}, workers),
-		e2eSeconds: newShardedHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "end_to_end_seconds", ConstLabels: labels,
-			Help: "Time from the record's timestamp (event time) to the end of its handler.", Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 16)}, workers),
+		e2eSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "end_to_end_seconds", ConstLabels: labels,
+			Help:    "Time from the input record's timestamp (event time, which outputs carry on) until the broker acknowledged the last of its outputs.",
+			Buckets: latencyBuckets, NativeHistogramBucketFactor: 1.1}),
 		commitSeconds:   hist("commit_seconds", "Offset commit latency.", prometheus.ExponentialBuckets(0.0005, 2.5, 12)),
 		committedOffset: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "committed_offset", Help: "Last offset committed per owned partition.", ConstLabels: labels}, []string{"topic", "partition"}),
 		lag:             prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "lag_records", Help: "High watermark minus committed offset per owned partition, as of the last commit.", ConstLabels: labels}, []string{"topic", "partition"}),
@@ -108,14 +126,24 @@ func newMetrics(processor string, reg prometheus.Registerer, workers int, inflig
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.consumed, m.produced, m.succeeded, m.failed, m.retried, m.deadLettered, m.parked, m.panics, m.backpressure, m.rebalances,
-		m.commits, m.commitFailures, m.inflight, m.assigned, m.handlerSeconds, m.e2eSeconds, m.commitSeconds, m.committedOffset, m.lag} {
+		m.commits, m.commitFailures, m.aborts, m.skipped, m.metadataHolds, m.inflight, m.assigned, m.handlerSeconds, m.e2eSeconds, m.commitSeconds, m.committedOffset, m.lag} {
 		if err := reg.Register(c); err != nil {
+			m.unregister()
 			var are prometheus.AlreadyRegisteredError
 			if errors.As(err, &are) {
-				return nil, errors.New("metrics already registered: give each processor in one registry its own name")
+				return nil, errors.New("metrics already registered: give each processor in one registry its own name (or let the other one's Run return first)")
 			}
 			return nil, err
 		}
+		m.registered = append(m.registered, c)
 	}
 	return m, nil
+}
+
+// unregister removes every collector newMetrics registered.
+func (m *metrics) unregister() {
+	for _, c := range m.registered {
+		m.reg.Unregister(c)
+	}
+	m.registered = nil
 }

@@ -412,11 +412,17 @@ func TestChildProcessor(t *testing.T) {
 	if broker == "" {
 		return
 	}
-	p, err := pipeline.New("child", func(ctx context.Context, r *pipeline.Record) ([]pipeline.Output, error) {
+	opts := []pipeline.Option{pipeline.Topics("in"), pipeline.CommitInterval(100 * time.Millisecond),
+		pipeline.ClientOptions(kgo.SeedBrokers(broker), kgo.SessionTimeout(6*time.Second)), pipeline.Logger(quiet)}
+	group := "child"
+	if os.Getenv("SLUICE_CHILD_EXACTLY_ONCE") != "" {
+		group = "child-eos"
+		opts = append(opts, pipeline.ExactlyOnce(), pipeline.InstanceID("child-0"))
+	}
+	p, err := pipeline.New(group, func(ctx context.Context, r *pipeline.Record) ([]pipeline.Output, error) {
 		time.Sleep(50 * time.Microsecond)
 		return passthrough("out")(ctx, r)
-	}, pipeline.Topics("in"), pipeline.CommitInterval(100*time.Millisecond),
-		pipeline.ClientOptions(kgo.SeedBrokers(broker), kgo.SessionTimeout(6*time.Second)), pipeline.Logger(quiet))
+	}, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

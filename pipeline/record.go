@@ -47,3 +47,8 @@ type Output struct {
 // Handlers run concurrently on several workers; the ordering mode decides
 // which records may run at the same time.
 type Handler func(ctx context.Context, rec *Record) ([]Output, error)
+
+// Middleware wraps a Handler with behaviour of its own (tracing, metrics,
+// authorization checks, ...): it returns a Handler that does its part and
+// calls next. See the Use option.
+type Middleware func(next Handler) Handler

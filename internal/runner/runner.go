@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -70,6 +71,8 @@ type Common struct {
 	PanicsRetryable bool
 	CreateTopics    bool
 	SessionTimeout  time.Duration
+	InstanceID      string
+	Guarantee       string
 }
 
 func (c *Common) register(fs *flag.FlagSet, spec Spec) {
@@ -93,10 +96,29 @@ func (c *Common) register(fs *flag.FlagSet, spec Spec) {
 	fs.StringVar(&c.DeadLetterTopic, "dlq-topic", "", "dead-letter topic (default <input>.dlq)")
 	fs.BoolVar(&c.ConnectHeaders, "connect-headers", false, "write Kafka Connect's __connect.errors.* header names on dead-letter records")
 	fs.DurationVar(&c.HandlerTimeout, "handler-timeout", 0, "per-record handler deadline; a timed-out record is retried (0: none)")
-	fs.StringVar(&c.OnError, "on-error", "route", "route: failed records go to retry tiers and the dead-letter topic; stop: the processor stops at the first failed record")
+	fs.StringVar(&c.OnError, "on-error", "route", "route: failed records go to retry tiers and the dead-letter topic; stop: the processor stops at the first failed record (the retry and dead-letter flags then do not apply)")
 	fs.BoolVar(&c.PanicsRetryable, "panics-retryable", false, "retry records whose handler panicked instead of dead-lettering them at once")
 	fs.BoolVar(&c.CreateTopics, "create-topics", true, "create missing retry and dead-letter topics at start")
 	fs.DurationVar(&c.SessionTimeout, "session-timeout", 45*time.Second, "consumer-group session timeout: how long a silent instance keeps its partitions")
+	fs.StringVar(&c.Guarantee, "guarantee", "at-least-once", "at-least-once: a crash may process records again; exactly-once: outputs and offsets commit together in Kafka transactions, once per --commit-interval, so read_committed readers see every output once (needs the transactional-ID ACLs)")
+	host, _ := os.Hostname()
+	fs.StringVar(&c.InstanceID, "instance-id", host, "static group membership: a restart with the same ID takes back its partitions at once; every live instance of a group needs its own (default: the host name, so a StatefulSet pod keeps its identity); empty: dynamic membership")
+}
+
+// membership turns --instance-id into its option.
+func (c *Common) membership() ([]pipeline.Option, error) {
+	var opts []pipeline.Option
+	if c.InstanceID != "" {
+		opts = append(opts, pipeline.InstanceID(c.InstanceID))
+	}
+	switch c.Guarantee {
+	case "at-least-once":
+	case "exactly-once":
+		opts = append(opts, pipeline.ExactlyOnce())
+	default:
+		return nil, fmt.Errorf("--guarantee %q: want at-least-once or exactly-once", c.Guarantee)
+	}
+	return opts, nil
 }
 
 // options turns the failure-handling flags into processor options.
@@ -110,6 +132,26 @@ func (c *Common) options() ([]pipeline.Option, error) {
 		}
 		delays = append(delays, d)
 	}
+	switch c.OnError {
+	case "route":
+	case "stop":
+		// Stopping replaces the failure path: the routing flags would do
+		// nothing, and the library refuses them. --retry-delays has a
+		// default, so only the flags without one are an error here.
+		if c.DeadLetterTopic != "" || c.ConnectHeaders {
+			return nil, fmt.Errorf("--on-error stop: --dlq-topic and --connect-headers only apply with --on-error route")
+		}
+		opts = append(opts, pipeline.StopOnError())
+		if c.HandlerTimeout > 0 {
+			opts = append(opts, pipeline.HandlerTimeout(c.HandlerTimeout))
+		}
+		if c.PanicsRetryable {
+			opts = append(opts, pipeline.PanicsRetryable())
+		}
+		return opts, nil
+	default:
+		return nil, fmt.Errorf("--on-error %q: want route or stop", c.OnError)
+	}
 	opts = append(opts, pipeline.RetryDelays(delays...), pipeline.CreateTopics(c.CreateTopics))
 	if c.DeadLetterTopic != "" {
 		opts = append(opts, pipeline.DeadLetterTopic(c.DeadLetterTopic))
@@ -122,13 +164,6 @@ func (c *Common) options() ([]pipeline.Option, error) {
 	}
 	if c.PanicsRetryable {
 		opts = append(opts, pipeline.PanicsRetryable())
-	}
-	switch c.OnError {
-	case "route":
-	case "stop":
-		opts = append(opts, pipeline.StopOnError())
-	default:
-		return nil, fmt.Errorf("--on-error %q: want route or stop", c.OnError)
 	}
 	return opts, nil
 }
@@ -215,19 +250,23 @@ func run(spec Spec, c *Common, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	memberOpts, err := c.membership()
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	p, err := pipeline.New(spec.Name, handler, append([]pipeline.Option{
 		pipeline.Group(c.Group),
 		pipeline.Topics(splitList(c.Inputs)...),
 		pipeline.Workers(c.Workers),
-		pipeline.WithOrdering(ordering),
+		pipeline.OrderBy(ordering),
 		pipeline.MaxInFlight(c.MaxInFlight, pipeline.DefaultMaxInFlightBytes),
 		pipeline.CommitInterval(c.CommitInterval),
 		pipeline.ClientOptions(append(connOpts, kgo.SessionTimeout(c.SessionTimeout))...),
 		pipeline.Logger(log),
 		pipeline.Metrics(reg),
-	}, failureOpts...)...)
+	}, append(failureOpts, memberOpts...)...)...)
 	if err != nil {
 		return err
 	}

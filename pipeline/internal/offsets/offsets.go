@@ -21,6 +21,10 @@ type Window struct {
 	done    []bool  // done[i] reports whether offsets[i] finished
 	head    int     // first index not yet passed by the watermark
 	next    int64   // offset after the last started one; -1 before any
+
+	// The runs of the metadata encoding (finished.go).
+	span    []int32 // span[s] and span[e] hold e-s for a run of indices s..e
+	runsLen int     // length of the encoded runs
 }
 
 // NewWindow returns an empty window.
@@ -36,6 +40,7 @@ func (w *Window) Start(offset int64) error {
 	w.offsets = append(w.offsets, offset)
 	w.done = append(w.done, false)
 	w.next = offset + 1
+	w.startRun()
 	return nil
 }
 
@@ -43,15 +48,12 @@ func (w *Window) Start(offset int64) error {
 // that was never started or already finished, which would be a bookkeeping
 // bug in the caller.
 func (w *Window) Finish(offset int64) error {
-	live := w.offsets[w.head:]
-	i := sort.Search(len(live), func(i int) bool { return live[i] >= offset })
-	if i == len(live) || live[i] != offset {
-		return fmt.Errorf("offset %d finished but not in flight", offset)
+	i, err := w.unfinished(offset)
+	if err != nil {
+		return err
 	}
-	if w.done[w.head+i] {
-		return fmt.Errorf("offset %d finished twice", offset)
-	}
-	w.done[w.head+i] = true
+	w.runsLen = w.finishRuns(i, true)
+	w.done[i] = true
 	for w.head < len(w.offsets) && w.done[w.head] {
 		w.head++
 	}
@@ -85,10 +87,26 @@ func (w *Window) Pending() int {
 	return n
 }
 
+// unfinished returns the index of offset, which must be started and not
+// finished.
+func (w *Window) unfinished(offset int64) (int, error) {
+	live := w.offsets[w.head:]
+	i := sort.Search(len(live), func(i int) bool { return live[i] >= offset })
+	if i == len(live) || live[i] != offset {
+		return 0, fmt.Errorf("offset %d finished but not in flight", offset)
+	}
+	if w.done[w.head+i] {
+		return 0, fmt.Errorf("offset %d finished twice", offset)
+	}
+	return w.head + i, nil
+}
+
 func (w *Window) compact() {
 	n := copy(w.offsets, w.offsets[w.head:])
 	copy(w.done, w.done[w.head:])
+	copy(w.span, w.span[w.head:]) // spans are index differences: shifting keeps them
 	w.offsets = w.offsets[:n]
 	w.done = w.done[:n]
+	w.span = w.span[:n]
 	w.head = 0
 }

@@ -1,0 +1,128 @@
+package pipeline_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluice-dev/sluice/pipeline"
+)
+
+// committedValues reads topic as a read_committed consumer (as downstream
+// stages do) until it has seen want distinct values or timeout passes.
+func committedValues(t testing.TB, brokers []string, topic string, want int, timeout time.Duration) map[string]int {
+	t.Helper()
+	cl := newClient(t, brokers, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	seen := map[string]int{}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	for len(seen) < want {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			break
+		}
+		fs.EachRecord(func(r *kgo.Record) { seen[string(r.Value)]++ })
+	}
+	// Whatever else is committed (duplicates) arrives within a moment.
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel2()
+	for ctx2.Err() == nil {
+		cl.PollFetches(ctx2).EachRecord(func(r *kgo.Record) { seen[string(r.Value)]++ })
+	}
+	return seen
+}
+
+// TestExactlyOnceWritesEveryOutputOnce: in exactly-once mode a
+// read_committed reader sees each input's output exactly once, and the
+// committed offsets reach the end.
+func TestExactlyOnceWritesEveryOutputOnce(t *testing.T) {
+	brokers := fakeKafka(t, 3, "in", "out")
+	const n = 3000
+	produceKeyed(t, brokers, "in", n, 100)
+	p, err := pipeline.New("eos", passthrough("out"), pipeline.Topics("in"), pipeline.ExactlyOnce(), pipeline.CommitInterval(50*time.Millisecond),
+		pipeline.ClientOptions(kgo.SeedBrokers(brokers...)), pipeline.Logger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, p)
+	waitUntil(t, 30*time.Second, "committed = end", func() bool { return sum(lagOrAll(t, brokers, "eos", "in", n)) == 0 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	seen := committedValues(t, brokers, "out", n, 10*time.Second)
+	dups := 0
+	for _, c := range seen {
+		dups += c - 1
+	}
+	if len(seen) != n || dups != 0 {
+		t.Fatalf("read_committed output: %d distinct of %d, %d duplicates; want all, none", len(seen), n, dups)
+	}
+}
+
+// TestExactlyOnceSurvivesAKillWithoutDuplicates: a processor SIGKILLed in
+// the middle of a transaction leaves it open; the restarted instance (same
+// instance ID, so same transactional ID) fences and aborts it. A
+// read_committed reader sees every output exactly once.
+func TestExactlyOnceSurvivesAKillWithoutDuplicates(t *testing.T) {
+	brokers := fakeKafka(t, 4, "in", "out")
+	const n = 20000
+	produceKeyed(t, brokers, "in", n, 1000)
+	child := func() *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestChildProcessor$")
+		cmd.Env = append(os.Environ(), "SLUICE_CHILD_BROKERS="+brokers[0], "SLUICE_CHILD_EXACTLY_ONCE=1")
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+	committed := func() int64 { return int64(n) - sum(lagOrAll(t, brokers, "child-eos", "in", n)) }
+	first := child()
+	waitUntil(t, 60*time.Second, "a quarter committed", func() bool { return committed() > n/4 })
+	_ = first.Process.Signal(syscall.SIGKILL)
+	_ = first.Wait()
+	killedAt := committed()
+	restarted := time.Now()
+	second := child()
+	defer func() { _ = second.Process.Kill(); _ = second.Wait() }()
+	waitUntil(t, 60*time.Second, "the restarted instance to commit", func() bool { return committed() > killedAt })
+	t.Logf("killed with %d of %d committed; the restarted instance committed %s after it started", killedAt, n, time.Since(restarted).Round(10*time.Millisecond))
+	waitUntil(t, 90*time.Second, "committed = end", func() bool { return committed() == n })
+	_ = second.Process.Signal(syscall.SIGTERM)
+	_ = second.Wait()
+	seen := committedValues(t, brokers, "out", n, 10*time.Second)
+	dups := 0
+	for _, c := range seen {
+		dups += c - 1
+	}
+	if len(seen) != n || dups != 0 {
+		t.Fatalf("read_committed output after a kill: %d distinct of %d, %d duplicates; want all, none", len(seen), n, dups)
+	}
+}
+
+// lagOrAll is lag, with every record behind for a group that has not
+// committed yet.
+func lagOrAll(t testing.TB, brokers []string, group, topic string, n int) map[int32]int64 {
+	t.Helper()
+	adm := kadm.NewClient(newClient(t, brokers))
+	resp, err := adm.FetchOffsets(context.Background(), group)
+	if err != nil || resp.Error() != nil {
+		return map[int32]int64{-1: int64(n)}
+	}
+	return lag(t, brokers, group, topic)
+}
+
+func sum(m map[int32]int64) int64 {
+	var s int64
+	for _, v := range m {
+		s += v
+	}
+	return s
+}

@@ -1,0 +1,204 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"time"
+	"unsafe"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluice-dev/sluice/pipeline/internal/retry"
+	"github.com/sluice-dev/sluice/pipeline/internal/schedule"
+)
+
+// executor runs queued records on a pool of workers: the handler (wrapped
+// in its middleware), then the outputs, or the failure path. A record is
+// settled in the ledger once the broker acknowledged every output (finish),
+// or, if it cannot be, left unfinished (abandon).
+type executor struct {
+	name              string
+	workers           int
+	handler           Handler // with its middleware
+	onError           ErrorHandler
+	router            *retry.Router
+	panicsRetryable   bool
+	concurrentOutputs bool
+	// txn is the transaction gate in exactly-once mode; nil otherwise.
+	txn     *transactor
+	client  *kgo.Client
+	queue   *schedule.Queue[*task]
+	ledger  *ledger
+	metrics *metrics
+}
+
+// workerBatch is how many runnable records a worker takes at once; taking
+// several saves scheduler round trips when handlers are fast.
+const workerBatch = 64
+
+// work runs queued records until the queue closes; id picks the worker's
+// metric shards. ctx is the handlers' context.
+func (e *executor) work(ctx context.Context, id int) {
+	tickets := make([]schedule.Ticket, 0, workerBatch)
+	tasks := make([]*task, 0, workerBatch)
+	var r run
+	for {
+		var ok bool
+		tickets, tasks, ok = e.queue.NextBatch(workerBatch, e.workers, tickets[:0], tasks[:0])
+		if !ok {
+			return
+		}
+		// One clock read per record: each handler's end is the next
+		// one's start (clock reads are not free on every VM).
+		now := time.Now()
+		for _, t := range tasks {
+			if e.ledger.failing.Load() || ctx.Err() != nil {
+				// After a failure nothing else starts: a later record of
+				// the failed key must not overtake it.
+				t.abandon(e.ledger)
+				continue
+			}
+			t.run = &r
+			r.load(t)
+			now = e.runTask(ctx, id, t, now)
+			t.run = nil
+		}
+		// Keys are released after the whole batch: a key's next record
+		// waits a little longer, but the queue lock is taken once.
+		e.queue.DoneAll(tickets)
+	}
+}
+
+// runTask runs t's handler, started at start, and hands the outputs to the
+// producer; it returns when the handler ended. The key is released after
+// runTask returns, once the outputs were handed over in order, so the next
+// record of the key produces after this one.
+func (e *executor) runTask(ctx context.Context, worker int, t *task, start time.Time) (end time.Time) {
+	a := &t.run.retry
+	if e.router.Park(a, start, func(kr *kgo.Record) { e.produceOne(t, kr) }) {
+		if a.Tier < 0 {
+			e.metrics.parked.Inc()
+		}
+		return start
+	}
+	outs, err := e.handler(ctx, &t.run.in)
+	end = time.Now()
+	e.metrics.handlerSeconds.observe(worker, end.Sub(start).Seconds())
+	if err == nil {
+		e.produce(t, outs)
+		e.router.Succeeded(a)
+		return end
+	}
+	if ctx.Err() != nil {
+		// The handler was cancelled by shutdown (the drain timed out): not
+		// the record's fault, so it is neither retried nor dead-lettered
+		// but left uncommitted for the next owner.
+		t.abandon(e.ledger)
+		return end
+	}
+	t.part.m.failed.Inc()
+	if e.onError == nil {
+		e.route(t, err, end)
+		return end
+	}
+	outs, err = e.onError(ctx, &t.run.in, err)
+	if err != nil {
+		in := &t.run.in
+		t.abandonFailed(e.ledger, &RecordError{ProcessorName: e.name, Topic: in.Topic, Partition: in.Partition, Offset: in.Offset, Err: err})
+		return end
+	}
+	e.produce(t, outs)
+	return end
+}
+
+// route sends a failed record down the failure path: its next retry tier or
+// the dead-letter topic.
+func (e *executor) route(t *task, cause error, now time.Time) {
+	class := ClassOf(cause)
+	a := &t.run.retry
+	tier := e.router.Failed(a, cause, class.String(), class == Retryable, now, func(kr *kgo.Record) { e.produceOne(t, kr) })
+	if tier >= 0 {
+		e.metrics.retried.WithLabelValues(a.Input).Inc()
+	} else {
+		e.metrics.deadLettered.WithLabelValues(a.Input).Inc()
+	}
+}
+
+// produceOne produces a single record built elsewhere (the failure path)
+// as t's only output.
+func (e *executor) produceOne(t *task, kr *kgo.Record) {
+	if e.txn != nil && !e.txn.enter(t) {
+		return
+	}
+	t.pending.Store(1)
+	kr.Timestamp, kr.Context = t.run.in.Timestamp, &t.out
+	e.client.Produce(context.Background(), kr, e.onProduced)
+}
+
+// produce hands t's outputs to the producer; t finishes when the broker
+// acknowledged all of them (at once if there are none). Unless
+// ConcurrentOutputs is set, each output is produced only once the one
+// before it is acknowledged, so whoever reads output i+1 can rely on
+// output i being in Kafka already.
+func (e *executor) produce(t *task, outs []Output) {
+	if len(outs) == 0 {
+		t.finish(e.ledger)
+		return
+	}
+	if e.txn != nil && !e.txn.enter(t) {
+		return
+	}
+	t.pending.Store(int32(len(outs)))
+	var krs []kgo.Record
+	if len(outs) == 1 {
+		krs = unsafe.Slice(t.rec, 1) // the fetched record is not needed any more
+	} else {
+		krs = make([]kgo.Record, len(outs))
+	}
+	ts := t.run.in.Timestamp
+	for i, o := range outs {
+		krs[i] = kgo.Record{Topic: o.Topic, Key: o.Key, Value: o.Value, Headers: toKgoHeaders(o.Headers), Timestamp: ts, Context: &t.out}
+	}
+	if len(krs) == 1 || e.concurrentOutputs {
+		for i := range krs {
+			e.client.Produce(context.Background(), &krs[i], e.onProduced)
+		}
+		return
+	}
+	t.chain = krs
+	e.client.Produce(context.Background(), &krs[0], e.onProduced)
+}
+
+// onProduced is the promise of every output record.
+func (e *executor) onProduced(kr *kgo.Record, err error) {
+	t := taskOf(kr)
+	if err != nil {
+		t.abandonFailed(e.ledger, fmt.Errorf("processor %s: output of %s/%d@%d to %s: %w: %w",
+			e.name, t.part.tp.topic, t.part.tp.partition, t.offset, kr.Topic, ErrProduce, err))
+		return
+	}
+	e.metrics.producedTo(kr.Topic).Inc()
+	left := t.pending.Add(-1)
+	switch {
+	case t.failed.Load():
+	case left == 0:
+		e.metrics.e2eSeconds.Observe(time.Since(kr.Timestamp).Seconds())
+		t.finish(e.ledger)
+	case t.chain != nil:
+		// The next output of an ordered chain. Promises must not block on
+		// the client, so produce from a goroutine.
+		next := &t.chain[len(t.chain)-int(left)]
+		go e.client.Produce(context.Background(), next, e.onProduced)
+	}
+}
+
+func toKgoHeaders(hs []Header) []kgo.RecordHeader {
+	if len(hs) == 0 {
+		return nil
+	}
+	out := make([]kgo.RecordHeader, len(hs))
+	for i, h := range hs {
+		out[i] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
+	}
+	return out
+}

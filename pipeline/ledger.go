@@ -1,0 +1,387 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluice-dev/sluice/pipeline/internal/offsetmeta"
+	"github.com/sluice-dev/sluice/pipeline/internal/offsets"
+	"github.com/sluice-dev/sluice/pipeline/internal/retry"
+)
+
+// ledger is the bookkeeping every part of the processor shares: the owned
+// partitions with their offset windows, the in-flight counts the caps are
+// checked against, and the first error that stops the processor. The
+// fetcher starts records in it, the executor settles them, the committer
+// reads what is safe to commit; it calls none of them.
+//
+// Locking: mu guards parts, partIDs, fatal and wake; each partState has its
+// own mu for its window and counts, so settling records of different
+// partitions never contends. In-flight totals are atomics. Waiters (the
+// fetcher at the caps, a revoke, the drain) register in waiters, and only
+// then does a settle pay for a wake-up.
+type ledger struct {
+	name       string
+	maxRecords int64
+	maxBytes   int64
+	metrics    *metrics
+	routes     *retry.Routes
+
+	inflight atomic.Int64 // records started and not settled
+	inBytes  atomic.Int64 // their key+value bytes
+	waiters  atomic.Int32
+	failing  atomic.Bool // set with fatal
+
+	mu      sync.Mutex
+	parts   map[topicPartition]*partState
+	partIDs uint64
+	wake    chan struct{} // closed and replaced when something waited for changes
+	fatal   error
+	fatalCh chan struct{}
+}
+
+type topicPartition struct {
+	topic     string
+	partition int32
+}
+
+// partState is the bookkeeping of one assigned partition. A new partState is
+// made on every assignment, so completions of records fetched under an older
+// assignment are recognized (task.part differs) and ignored.
+type partState struct {
+	tp    topicPartition
+	id    uint64 // unique per assignment: gives the partition its own scheduler keys
+	m     topicCounters
+	retry bool       // the partition is of a retry tier; tier says which
+	tier  retry.Tier // set when retry
+	// consumed counts dispatched records not yet added to the metric; the
+	// fetcher owns it.
+	consumed int
+
+	mu            sync.Mutex
+	window        *offsets.Window
+	inflight      int   // tasks started and not settled
+	committed     int64 // last committed offset, -1 if none by us
+	epoch         int32 // leader epoch of the newest finished record
+	revoked       bool
+	highWatermark int64 // latest seen in a fetch response, for the lag gauge
+	lastStarted   int64 // offset of the newest started record, -1 before any
+	// meta is the offset metadata committed with committed (or found at
+	// assignment), and skip the finished offsets above committed it
+	// names: a record in skip was processed by an earlier owner and is not
+	// processed again (precise resume).
+	meta string
+	skip offsetmeta.Set
+}
+
+// committedAt records a successful commit of offset with meta. The caller
+// holds no lock.
+func (ps *partState) committedAt(offset int64, meta string, m *metrics) {
+	ps.mu.Lock()
+	ps.committed, ps.meta = offset, meta
+	hw := ps.highWatermark
+	ps.mu.Unlock()
+	part := fmt.Sprint(ps.tp.partition)
+	m.committedOffset.WithLabelValues(ps.tp.topic, part).Set(float64(offset))
+	m.lag.WithLabelValues(ps.tp.topic, part).Set(float64(max(0, hw-offset)))
+}
+
+// metadataRoom reports whether one more record may start in ps without the
+// commit metadata possibly outgrowing max, however its records finish.
+// Every record in flight can add at most two runs to the encoding (it
+// splits the unfinished run it is in), and a run costs the digits of its
+// length, at most that of the window's span. The caller holds ps.mu.
+func (ps *partState) metadataRoomLocked(limit int) bool {
+	wm, ok := ps.window.Committable()
+	if !ok {
+		return true
+	}
+	span := max(1, ps.lastStarted-wm+2)
+	perRecord := 2 * offsetmeta.RunLen(span)
+	return ps.window.MetadataLen()+perRecord*(ps.inflight+1)+offsetmeta.RunLen(span) <= limit
+}
+
+// partSnapshot is what one partition commits: its watermark, the leader
+// epoch of its newest finished record, and the metadata.
+type partSnapshot struct {
+	ps     *partState
+	offset int64
+	epoch  int32
+	meta   string
+}
+
+// snapshot returns what parts would commit now: the partitions whose
+// watermark or finished set changed since their last commit.
+func snapshot(parts []*partState, metaMax int) []partSnapshot {
+	var out []partSnapshot
+	var buf []byte
+	for _, ps := range parts {
+		ps.mu.Lock()
+		off, ok := ps.window.Committable()
+		if !ok || ps.revoked {
+			ps.mu.Unlock()
+			continue
+		}
+		buf = ps.window.AppendMetadata(buf[:0])
+		meta := string(buf)
+		if len(meta) > metaMax {
+			// Not reachable while fetching respects metadataRoomLocked;
+			// committing the watermark alone only redoes records.
+			meta = ""
+		}
+		if off == ps.committed && meta == ps.meta {
+			ps.mu.Unlock()
+			continue
+		}
+		out = append(out, partSnapshot{ps: ps, offset: off, epoch: ps.epoch, meta: meta})
+		ps.mu.Unlock()
+	}
+	return out
+}
+
+func newLedger(cfg *config, m *metrics, routes *retry.Routes) *ledger {
+	return &ledger{
+		name: cfg.name, maxRecords: int64(cfg.maxRecords), maxBytes: cfg.maxBytes, metrics: m, routes: routes,
+		parts: make(map[topicPartition]*partState), wake: make(chan struct{}), fatalCh: make(chan struct{}),
+	}
+}
+
+// newPartLocked returns the state of a newly owned partition. The caller
+// holds mu.
+func (l *ledger) newPartLocked(tp topicPartition) *partState {
+	tier, isRetry := l.routes.TierOf(tp.topic)
+	l.partIDs++
+	return &partState{
+		id: l.partIDs, tp: tp, retry: isRetry, tier: tier, m: l.metrics.forTopic(tp.topic),
+		window: offsets.NewWindow(), committed: -1, epoch: -1, lastStarted: -1,
+	}
+}
+
+// committedOffset is a partition's committed offset and metadata as read
+// from the group at assignment.
+type committedOffset struct {
+	at   int64
+	meta string
+}
+
+// assign starts fresh bookkeeping for newly assigned partitions, with the
+// finished offsets the last owner recorded in its commit metadata, and
+// returns how many partitions are owned now and how many offsets will be
+// skipped.
+func (l *ledger) assign(assigned map[string][]int32, committed map[topicPartition]committedOffset) (owned int, skipped int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for topic, parts := range assigned {
+		for _, part := range parts {
+			tp := topicPartition{topic, part}
+			ps := l.newPartLocked(tp)
+			if c, ok := committed[tp]; ok {
+				ps.meta = c.meta
+				ps.skip, _ = offsetmeta.Decode(c.meta, c.at) // undecodable: skip nothing
+				skipped += ps.skip.Len()
+			}
+			l.parts[tp] = ps
+		}
+	}
+	return len(l.parts), skipped
+}
+
+// restart replaces the state of parts that are still owned with fresh
+// state from their last commit (after an aborted transaction, whose
+// outputs are gone: the records since the commit run again, but for those
+// the commit's metadata names as finished). It returns the replaced ones;
+// their tasks settle into nothing.
+func (l *ledger) restart(parts []*partState) map[*partState]bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	old := make(map[*partState]bool, len(parts))
+	for _, ps := range parts {
+		if l.parts[ps.tp] != ps {
+			continue
+		}
+		ps.mu.Lock()
+		ps.revoked = true
+		committed, meta, skip := ps.committed, ps.meta, ps.skip
+		ps.mu.Unlock()
+		fresh := l.newPartLocked(ps.tp)
+		fresh.committed, fresh.meta, fresh.skip = committed, meta, skip
+		if committed >= 0 {
+			fresh.skip, _ = offsetmeta.Decode(meta, committed)
+		}
+		l.parts[ps.tp] = fresh
+		old[ps] = true
+	}
+	return old
+}
+
+// part returns the state of an owned partition, making one for a partition
+// that records arrived for before its assignment was seen.
+func (l *ledger) part(topic string, partition int32) *partState {
+	tp := topicPartition{topic, partition}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ps := l.parts[tp]
+	if ps == nil {
+		ps = l.newPartLocked(tp)
+		l.parts[tp] = ps
+	}
+	return ps
+}
+
+// lookup returns the partitions of parts that are owned.
+func (l *ledger) lookup(parts map[string][]int32) map[*partState]bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	found := make(map[*partState]bool)
+	for topic, ps := range parts {
+		for _, part := range ps {
+			if st := l.parts[topicPartition{topic, part}]; st != nil {
+				found[st] = true
+			}
+		}
+	}
+	return found
+}
+
+// owned returns the owned partitions.
+func (l *ledger) owned() []*partState {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]*partState, 0, len(l.parts))
+	for _, ps := range l.parts {
+		out = append(out, ps)
+	}
+	return out
+}
+
+// forget drops revoked partitions; records of theirs that settle later
+// are ignored. It returns how many partitions are owned now.
+func (l *ledger) forget(gone map[*partState]bool) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for ps := range gone {
+		ps.mu.Lock()
+		ps.revoked = true
+		ps.mu.Unlock()
+		if l.parts[ps.tp] == ps {
+			delete(l.parts, ps.tp)
+		}
+	}
+	return len(l.parts)
+}
+
+// noteHighWatermarks keeps each owned partition's high watermark from the
+// fetch responses, for the lag gauge.
+func (l *ledger) noteHighWatermarks(fs kgo.Fetches) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fs.EachPartition(func(fp kgo.FetchTopicPartition) {
+		if ps := l.parts[topicPartition{fp.Topic, fp.Partition}]; ps != nil {
+			ps.mu.Lock()
+			ps.highWatermark = max(ps.highWatermark, fp.HighWatermark)
+			ps.mu.Unlock()
+		}
+	})
+}
+
+// started counts records the fetcher started (registered in their windows
+// under ps.mu) against the caps.
+func (l *ledger) started(records int, bytes int64) {
+	l.inflight.Add(int64(records))
+	l.inBytes.Add(bytes)
+}
+
+// full reports whether the in-flight caps are reached.
+func (l *ledger) full() bool {
+	return l.inflight.Load() >= l.maxRecords || l.inBytes.Load() >= l.maxBytes
+}
+
+// room returns how many records may still be started under the cap.
+func (l *ledger) room() int { return int(l.maxRecords - l.inflight.Load()) }
+
+// finish settles a record of ps whose processing is complete: its offset
+// may now be committed.
+func (l *ledger) finish(ps *partState, offset int64, epoch int32, size int64) {
+	ps.m.succeeded.Inc()
+	ps.mu.Lock()
+	var err error
+	if !ps.revoked {
+		if err = ps.window.Finish(offset); err == nil && epoch > ps.epoch {
+			ps.epoch = epoch
+		}
+	}
+	ps.inflight--
+	ps.mu.Unlock()
+	if err != nil {
+		l.fail(fmt.Errorf("processor %s: %s/%d: %w", l.name, ps.tp.topic, ps.tp.partition, err))
+	}
+	l.release(size)
+}
+
+// abandon settles a record of ps without finishing it: its offset stays
+// uncommitted, for this or the next owner to process again.
+func (l *ledger) abandon(ps *partState, size int64) {
+	ps.mu.Lock()
+	ps.inflight--
+	ps.mu.Unlock()
+	l.release(size)
+}
+
+func (l *ledger) release(size int64) {
+	l.inflight.Add(-1)
+	l.inBytes.Add(-size)
+	if l.waiters.Load() > 0 {
+		l.notify()
+	}
+}
+
+// notify wakes every waitFor.
+func (l *ledger) notify() {
+	l.mu.Lock()
+	close(l.wake)
+	l.wake = make(chan struct{})
+	l.mu.Unlock()
+}
+
+// waitFor blocks until cond holds or ctx ends, and reports whether cond
+// held. cond is checked after every settle, so it must be cheap; it takes
+// whatever locks it needs itself.
+func (l *ledger) waitFor(ctx context.Context, cond func() bool) bool {
+	l.waiters.Add(1)
+	defer l.waiters.Add(-1)
+	for {
+		l.mu.Lock()
+		wake := l.wake
+		l.mu.Unlock()
+		if cond() {
+			return true
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return cond()
+		}
+	}
+}
+
+// fail records the first error that stops the processor.
+func (l *ledger) fail(err error) {
+	l.mu.Lock()
+	if l.fatal == nil {
+		l.fatal = err
+		l.failing.Store(true)
+		close(l.fatalCh)
+	}
+	l.mu.Unlock()
+	l.notify()
+}
+
+func (l *ledger) fatalErr() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.fatal
+}

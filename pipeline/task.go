@@ -1,0 +1,126 @@
+package pipeline
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluice-dev/sluice/pipeline/internal/retry"
+	"github.com/sluice-dev/sluice/pipeline/internal/schedule"
+)
+
+// task is one fetched record on its way through the processor: made by the
+// fetcher, run by the executor, settled in the ledger. It is kept small: up
+// to MaxInFlight of them are alive at once, and every byte of them is
+// allocated, written and scanned by the garbage collector per record.
+type task struct {
+	// rec is the fetched record until its handler ran; then its storage
+	// holds the first output record (see executor.produce), so the common
+	// one output per record needs no allocation. What is needed of the
+	// fetched record after that is copied below.
+	rec  *kgo.Record
+	part *partState
+	// run is the worker's scratch space for this record, set only while a
+	// worker runs it; nil while the task is queued or producing.
+	run     *run
+	chain   []kgo.Record // outputs produced one after the other, if ordered
+	offset  int64
+	size    int64 // key+value bytes, counted against MaxInFlight's byte cap
+	epoch   int32 // leader epoch
+	pending atomic.Int32
+	failed  atomic.Bool
+	// txn is the transaction gate t entered before producing (exactly-once
+	// mode), left when t settles.
+	txn *transactor
+	// out is the Context of the task's output records: the produce
+	// promise, one function for every record, finds the task through it
+	// without a closure allocated per output.
+	out outputContext
+}
+
+// outputContext is the never-ending, value-less context of a task's output
+// records, carrying the task to the produce promise.
+type outputContext struct{ t *task }
+
+func (outputContext) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (outputContext) Done() <-chan struct{}       { return nil }
+func (outputContext) Err() error                  { return nil }
+func (outputContext) Value(any) any               { return nil }
+
+var _ context.Context = (*outputContext)(nil)
+
+// taskOf returns the task of an output record.
+func taskOf(kr *kgo.Record) *task { return kr.Context.(*outputContext).t }
+
+// run is what a worker needs while it runs one record: the Record the
+// handler sees and the record's place on the failure path. Each worker
+// reuses one run for all its records, which is why a Handler must not keep
+// the Record after it returns.
+type run struct {
+	in      Record
+	headers []Header // storage behind in.Headers
+	retry   retry.Attempt
+}
+
+// load resets r for running t's record: as read from an input, or, from a
+// retry tier, as it was first read (origin, attempts, its own headers).
+func (r *run) load(t *task) {
+	kr := t.rec
+	if t.part.retry {
+		r.retry = retry.FromTier(kr, t.part.tier)
+	} else {
+		r.retry = retry.FromInput(kr)
+	}
+	a := &r.retry
+	r.headers = r.headers[:0]
+	for _, h := range a.Headers {
+		r.headers = append(r.headers, Header{Key: h.Key, Value: h.Value})
+	}
+	var hs []Header
+	if len(r.headers) > 0 {
+		hs = r.headers
+	}
+	r.in = Record{Topic: a.Origin.Topic, Partition: a.Origin.Partition, Offset: a.Origin.Offset, Key: kr.Key, Value: kr.Value,
+		Headers: hs, Timestamp: a.Origin.Timestamp, Attempt: a.Attempts}
+}
+
+// finish settles t: its record is fully processed.
+func (t *task) finish(l *ledger) {
+	l.finish(t.part, t.offset, t.epoch, t.size)
+	t.leaveTxn()
+}
+
+// leaveTxn leaves the transaction gate once t is settled, so the
+// transaction that holds its outputs can end.
+func (t *task) leaveTxn() {
+	if x := t.txn; x != nil {
+		t.txn = nil
+		x.leave()
+	}
+}
+
+// abandon settles t unfinished: its offset stays uncommitted.
+func (t *task) abandon(l *ledger) { l.abandon(t.part, t.size) }
+
+// abandonFailed settles t, which failed in a way that stops the processor,
+// once however many of its outputs failed.
+func (t *task) abandonFailed(l *ledger, err error) {
+	if t.failed.Swap(true) {
+		return // another output of the same task failed first
+	}
+	l.fail(err)
+	t.abandon(l)
+	t.leaveTxn()
+}
+
+// dropQueued removes queued (not started) tasks that match from q and
+// settles them unfinished: they stay uncommitted for the next owner.
+func dropQueued(q *schedule.Queue[*task], l *ledger, match func(*task) bool) int {
+	dropped := q.Drop(match)
+	for _, t := range dropped {
+		t.abandon(l)
+	}
+	return len(dropped)
+}

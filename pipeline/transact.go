@@ -1,0 +1,159 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluice-dev/sluice/pipeline/internal/retry"
+	"github.com/sluice-dev/sluice/pipeline/internal/schedule"
+)
+
+// transactor commits in exactly-once mode: every CommitInterval it ends the
+// current Kafka transaction, which holds the outputs, retry-tier and
+// dead-letter records produced since the last one and, atomically with
+// them, the input offsets: per partition the watermark and, in the offset
+// metadata, the finished records above it. Then it begins the next.
+//
+// Workers keep running handlers across transactions; only producing
+// pauses while a transaction ends. A record's outputs are produced inside
+// one transaction: the executor enters the gate (a read lock) before a
+// record's first output and leaves it when the last is acknowledged, and
+// end takes the write lock, so every record with outputs in the ending
+// transaction is finished, and recorded as such in the committed offsets,
+// when the transaction commits. A record is never committed as finished
+// without its outputs, nor its outputs without it.
+//
+// end runs on the fetcher's goroutine between polls: kgo forbids polling
+// while a transaction ends, and a rebalance then cannot interleave.
+type transactor struct {
+	interval time.Duration
+	log      *slog.Logger
+	sess     *kgo.GroupTransactSession
+	ledger   *ledger
+	queue    *schedule.Queue[*task]
+	router   *retry.Router
+	metrics  *metrics
+	metaMax  int
+
+	gate sync.RWMutex
+	next time.Time // when the current transaction is due to end
+}
+
+// begin starts the first transaction.
+func (x *transactor) begin() error {
+	x.next = time.Now().Add(x.interval)
+	return x.sess.Begin()
+}
+
+// enter is called before t's first output is produced. It reports false
+// (and settles t unfinished) if t belongs to a partition state that a
+// rebalance or an aborted transaction replaced: its record will be
+// processed again, so its outputs must not be written now.
+func (x *transactor) enter(t *task) bool {
+	x.gate.RLock()
+	t.part.mu.Lock()
+	stale := t.part.revoked
+	t.part.mu.Unlock()
+	if stale {
+		x.gate.RUnlock()
+		t.abandon(x.ledger)
+		return false
+	}
+	t.txn = x
+	return true
+}
+
+// leave is called once the record that entered is settled.
+func (x *transactor) leave() { x.gate.RUnlock() }
+
+// due reports whether the current transaction should end.
+func (x *transactor) due(now time.Time) bool { return !now.Before(x.next) }
+
+// end ends the current transaction: with a commit, unless a rebalance or
+// a fenced or failed session forces an abort. After an abort every owned
+// partition restarts from its last committed state. Unless last, it begins
+// the next transaction.
+func (x *transactor) end(ctx context.Context, last bool) {
+	x.gate.Lock()
+	defer x.gate.Unlock()
+	parts := x.ledger.owned()
+	snap := snapshot(parts, x.metaMax)
+	start := time.Now()
+	rewrite := func(req *kmsg.TxnOffsetCommitRequest) error {
+		rewriteTxnCommit(req, snap)
+		return nil
+	}
+	committed, err := x.sess.End(kgo.PreTxnCommitFnContext(ctx, rewrite), kgo.TryCommit)
+	x.metrics.commitSeconds.Observe(time.Since(start).Seconds())
+	switch {
+	case committed:
+		x.metrics.commits.Inc()
+		for _, s := range snap {
+			s.ps.committedAt(s.offset, s.meta, x.metrics)
+		}
+		x.log.Debug("transaction committed", "partitions", len(snap), "took", time.Since(start))
+	default:
+		x.metrics.commitFailures.Inc()
+		x.metrics.aborts.Inc()
+		dropped := x.ledger.restart(parts)
+		x.router.Forget()
+		n := dropQueued(x.queue, x.ledger, func(t *task) bool { return dropped[t.part] })
+		x.log.Info("transaction aborted; processing again from the last commit", "err", err, "dropped_queued", n)
+	}
+	if err != nil && isFatalTxnErr(err) {
+		x.ledger.fail(fmt.Errorf("processor %s: transaction: %w", x.ledger.name, err))
+		return
+	}
+	if err != nil && ctx.Err() == nil {
+		x.log.Warn("ending transaction", "err", err)
+	}
+	if last {
+		return
+	}
+	x.next = time.Now().Add(x.interval)
+	if err := x.sess.Begin(); err != nil {
+		x.ledger.fail(fmt.Errorf("processor %s: begin transaction: %w", x.ledger.name, err))
+	}
+}
+
+// isFatalTxnErr reports whether the producer cannot go on: another
+// instance with the same transactional ID fenced it, or it is not allowed.
+func isFatalTxnErr(err error) bool {
+	return errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch) ||
+		errors.Is(err, kerr.TransactionalIDAuthorizationFailed) || errors.Is(err, kerr.FencedInstanceID)
+}
+
+// rewriteTxnCommit makes a transactional offset commit carry the snapshot:
+// kgo fills the request with the polled positions, which may be ahead of
+// records still running; the snapshot's watermarks never are.
+func rewriteTxnCommit(req *kmsg.TxnOffsetCommitRequest, snap []partSnapshot) {
+	ids := map[string][16]byte{}
+	for _, t := range req.Topics {
+		ids[t.Topic] = t.TopicID
+	}
+	byTopic := map[string]int{}
+	req.Topics = req.Topics[:0]
+	for _, s := range snap {
+		i, ok := byTopic[s.ps.tp.topic]
+		if !ok {
+			t := kmsg.NewTxnOffsetCommitRequestTopic()
+			t.Topic, t.TopicID = s.ps.tp.topic, ids[s.ps.tp.topic]
+			req.Topics = append(req.Topics, t)
+			i = len(req.Topics) - 1
+			byTopic[s.ps.tp.topic] = i
+		}
+		p := kmsg.NewTxnOffsetCommitRequestTopicPartition()
+		p.Partition, p.Offset, p.LeaderEpoch = s.ps.tp.partition, s.offset, s.epoch
+		meta := s.meta
+		p.Metadata = &meta
+		req.Topics[i].Partitions = append(req.Topics[i].Partitions, p)
+	}
+}
