@@ -42,26 +42,25 @@ func run(c spec.Common, ordering string, workers int, guarantee string) error {
 	if err != nil {
 		return fmt.Errorf("--ordering: %w", err)
 	}
+	var eos []pipeline.Option
 	switch guarantee {
 	case "at-least-once":
 	case "exactly-once":
-		// The slot the harness keeps for it: fill in the option here once
-		// pipeline has one (see internal/contender).
-		return fmt.Errorf("--guarantee=exactly-once: pipeline has no exactly-once option in this build")
+		eos = append(eos, pipeline.ExactlyOnce())
 	default:
 		return fmt.Errorf("--guarantee=%s: want at-least-once or exactly-once", guarantee)
 	}
 	handler := func(_ context.Context, r *pipeline.Record) ([]pipeline.Output, error) {
 		return []pipeline.Output{{Topic: c.Output, Key: r.Key, Value: work.Apply(r.Value, c.K, c.Sleep)}}, nil
 	}
-	p, err := pipeline.New(c.Group, handler,
+	p, err := pipeline.New(c.Group, handler, append(eos,
 		pipeline.Topics(c.Input),
-		pipeline.WithOrdering(o),
+		pipeline.OrderBy(o),
 		pipeline.Workers(workers),
 		pipeline.CommitInterval(c.CommitInterval),
 		pipeline.ClientOptions(kgo.SeedBrokers(c.BrokerList()...)),
 		pipeline.Logger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))),
-	)
+	)...)
 	if err != nil {
 		return err
 	}
