@@ -145,6 +145,10 @@ func Run(ctx context.Context, env Env, cmd *exec.Cmd, in *workload.Input, group,
 				lastErr = err
 			}
 			if !ok {
+				if time.Since(begin.at) >= in.Limit {
+					res.Status = Failed
+					res.Err = fmt.Sprintf("did not join its consumer group within %s\n%s", in.Limit, tail(logPath))
+				}
 				continue
 			}
 			if join, err = take(); err != nil {
