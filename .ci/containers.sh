@@ -70,7 +70,10 @@ else
   say "starting 'podman system service --time=0 $SOCK_URL' (log: $LOG)"
   mkdir -p "$(dirname "$SOCK_PATH")"
   rm -f "$SOCK_PATH"
-  setsid nohup podman system service --time=0 "$SOCK_URL" >>"$LOG" 2>&1 < /dev/null &
+  # Detached with every inherited descriptor closed: the service outlives
+  # this script and must not keep the caller's lock files or output pipe.
+  pid="$(bash "$ROOT/.ci/detach.sh" "$LOG" podman system service --time=0 "$SOCK_URL")"
+  say "podman API service pid $pid"
   for _ in $(seq 1 60); do
     ping_sock && break
     sleep 0.5

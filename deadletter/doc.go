@@ -43,6 +43,8 @@
 //     them.
 //   - [Queue.Replay] sends records back to their origin topic or its first
 //     retry tier, exactly once across reruns: each batch and its progress
-//     commit in one transaction. [Queue.PlanReplay] is its dry run.
+//     commit in one transaction. Records that came back from an earlier
+//     replay are left out unless [IncludeRefailed], so replays do not
+//     loop. [Queue.PlanReplay] is its dry run.
 //   - [Queue.Purge] deletes records before given offsets.
 package deadletter

@@ -1,6 +1,7 @@
 package deadletter_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -81,7 +82,58 @@ func TestReplayRecordKeepsTheOriginalAndDropsErrorHeaders(t *testing.T) {
 	for _, h := range out.Headers {
 		keys = append(keys, h.Key+"="+string(h.Value))
 	}
-	if got, want := strings.Join(keys, " "), "traceparent=trace-o-1 sluice.replayed.from=orders.dlq/1/9"; got != want {
+	// The record was replayed before (sluice.replayed.from, from before
+	// sluice.replays existed) and failed 3 times: this is replay 2.
+	if got, want := strings.Join(keys, " "), "traceparent=trace-o-1 sluice.replayed.from=orders.dlq/1/9 sluice.replays=2 sluice.replay.attempts=3"; got != want {
 		t.Errorf("headers %q, want %q", got, want)
+	}
+}
+
+// TestReplayRecordCarriesReplaysAndAttemptsOn replays a record that has
+// been round the loop twice: the replay count goes up by one, the attempts
+// so far (cumulative, as the runtime writes them) ride along for the
+// runtime to count on from, and no replay header appears twice.
+func TestReplayRecordCarriesReplaysAndAttemptsOn(t *testing.T) {
+	kr := sluiceRecord(failed{key: "o-1", class: "permanent", err: "still bad", at: time.Now(), origin: "orders"})
+	kr.Headers = append(kr.Headers,
+		kgo.RecordHeader{Key: failure.HeaderReplayed, Value: []byte("orders.dlq/0/4")},
+		kgo.RecordHeader{Key: failure.HeaderReplays, Value: []byte("2")},
+		kgo.RecordHeader{Key: failure.HeaderReplayAttempts, Value: []byte("5")},
+	)
+	for i, h := range kr.Headers {
+		if h.Key == failure.HeaderAttempts {
+			kr.Headers[i].Value = []byte("8") // 5 before the last replay, 3 since
+		}
+	}
+	kr.Topic, kr.Partition, kr.Offset = "orders.dlq", 0, 17
+	rec := deadletter.Parse(kr)
+	if !rec.Refailed() || rec.Replays != 2 || rec.ReplayAttempts != 5 || rec.Attempts != 8 {
+		t.Fatalf("parsed refailed=%v replays=%d replay attempts=%d attempts=%d", rec.Refailed(), rec.Replays, rec.ReplayAttempts, rec.Attempts)
+	}
+	out := rec.ReplayRecord("orders")
+	got := map[string][]string{}
+	for _, h := range out.Headers {
+		got[h.Key] = append(got[h.Key], string(h.Value))
+	}
+	want := map[string][]string{
+		"traceparent":                {"trace-o-1"},
+		failure.HeaderReplayed:       {"orders.dlq/0/17"},
+		failure.HeaderReplays:        {"3"},
+		failure.HeaderReplayAttempts: {"8"},
+	}
+	if len(got) != len(want) {
+		t.Errorf("headers %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if !slices.Equal(got[k], v) {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+	f, _ := failure.Decode(out.Headers)
+	if f.Replays != 3 || f.ReplayAttempts != 8 || f.ReplayedFrom != "orders.dlq/0/17" {
+		t.Errorf("the runtime would read replays=%d replay attempts=%d from %q", f.Replays, f.ReplayAttempts, f.ReplayedFrom)
+	}
+	if first := deadletter.Parse(&kgo.Record{Topic: "orders.dlq", Headers: sluiceRecord(failed{key: "o-2", origin: "orders"}).Headers}); first.Refailed() {
+		t.Error("a record never replayed counts as refailed")
 	}
 }

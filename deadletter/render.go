@@ -103,6 +103,9 @@ func WriteDetail(ctx context.Context, w io.Writer, r *Record, decode Decoder, no
 		row("parked", "true (behind an earlier record of the same key)")
 	}
 	row("replayed from", r.ReplayedFrom)
+	if r.Replays > 0 {
+		row("replays", fmt.Sprintf("%d (came back from a replay: dlq replay leaves it out without --include-refailed)", r.Replays))
+	}
 	row("timestamp", formatTime(r.Timestamp))
 	row("key", ShowBytes(r.Key, 200))
 	ew.printf("  headers (%d)\n", len(r.Headers))
@@ -153,6 +156,7 @@ type RecordJSON struct {
 	Due          *time.Time   `json:"due"`
 	Parked       bool         `json:"parked"`
 	ReplayedFrom string       `json:"replayed_from"`
+	Replays      int          `json:"replays"`
 	Headers      []HeaderJSON `json:"headers,omitempty"`
 	Value        *Payload     `json:"value,omitempty"`
 }
@@ -220,6 +224,7 @@ func SummaryJSON(r *Record, now time.Time) RecordJSON {
 		FirstFailure: timePtr(r.FirstFailure), LastFailure: timePtr(r.LastFailure),
 		Origin:    OriginJSON{Topic: r.Origin.Topic, Timestamp: timePtr(r.Origin.Timestamp)},
 		Processor: r.Processor, Due: timePtr(r.Due), Parked: r.Parked, ReplayedFrom: r.ReplayedFrom,
+		Replays: r.Replays,
 	}
 	if r.Attempts > 0 {
 		j.Attempts = &r.Attempts

@@ -71,7 +71,7 @@ func TestJSONFieldNamesAreStable(t *testing.T) {
 
 	summary := []string{"topic", "partition", "offset", "timestamp", "dead_lettered_at", "age_seconds",
 		"key", "key_base64", "header_format", "attempts", "error_class", "error", "first_failure", "last_failure",
-		"origin", "processor", "due", "parked", "replayed_from"}
+		"origin", "processor", "due", "parked", "replayed_from", "replays"}
 	m := jsonObject(t, deadletter.SummaryJSON(r, now))
 	if got := slices.Sorted(maps.Keys(m)); !slices.Equal(got, slices.Sorted(slices.Values(summary))) {
 		t.Errorf("summary fields %v, want %v", got, slices.Sorted(slices.Values(summary)))
@@ -125,7 +125,7 @@ func TestTextOutput(t *testing.T) {
 	if err := deadletter.WriteDetail(context.Background(), &buf, r, decoder(serde), at.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"orders.dlq/0/0", "1h0m ago", "sluice.orders.OrderStatus v1", `"order_id": "o-1"`, "traceparent: trace-o-1", "processor"} {
+	for _, want := range []string{"orders.dlq/0/0", "1h0m ago", "sluice.orders.OrderStatus v2", `"order_id": "o-1"`, "traceparent: trace-o-1", "processor"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("detail output lacks %q:\n%s", want, buf.String())
 		}

@@ -18,14 +18,15 @@ import (
 type ReplayOption func(*replayConfig)
 
 type replayConfig struct {
-	toRetry   bool
-	delay     time.Duration
-	filter    Filter
-	rate      float64
-	fromStart bool
-	progress  func(ReplayStats)
-	batch     int
-	pacer     *pacer
+	toRetry         bool
+	includeRefailed bool
+	delay           time.Duration
+	filter          Filter
+	rate            float64
+	fromStart       bool
+	progress        func(ReplayStats)
+	batch           int
+	pacer           *pacer
 	// now and sleep replace the pacer's clock in tests.
 	now   func() time.Time
 	sleep func(context.Context, time.Duration) error
@@ -53,6 +54,14 @@ func ToRetryTier(d time.Duration) ReplayOption {
 // f.Offsets, are not read at all and are left for a later replay. Limit
 // counts replayed records; the rest are left for a later replay too.
 func WithFilter(f Filter) ReplayOption { return func(c *replayConfig) { c.filter = f } }
+
+// IncludeRefailed replays records that came back from an earlier replay
+// ([Record.Refailed]) too. Default: they are left out, so a record that
+// fails every time is not sent round the loop by every replay; the summary
+// counts them ([ReplayStats.Refailed]). Like records a filter skips, the
+// ones left out are behind the progress afterwards: replaying them later
+// takes IncludeRefailed with [FromStart].
+func IncludeRefailed() ReplayOption { return func(c *replayConfig) { c.includeRefailed = true } }
 
 // Rate sends at most perSecond records a second, evenly spaced. Default 0:
 // as fast as the cluster takes them. Use it to spare the processors behind
@@ -98,6 +107,12 @@ type ReplayStats struct {
 	Replayed int
 	// Skipped is how many the filter left out.
 	Skipped int
+	// Refailed is how many of the records the filter matched came back
+	// from an earlier replay ([Record.Refailed]): an earlier replay's
+	// records that failed again. Without [IncludeRefailed] they are left
+	// out (counted here only); with it they are sent and counted in
+	// Replayed too.
+	Refailed int
 	// NoOrigin is how many were left out because no header names their
 	// origin topic.
 	NoOrigin int
@@ -112,6 +127,7 @@ func (s *ReplayStats) add(b ReplayStats) {
 	s.Examined += b.Examined
 	s.Replayed += b.Replayed
 	s.Skipped += b.Skipped
+	s.Refailed += b.Refailed
 	s.NoOrigin += b.NoOrigin
 	if s.Topics == nil {
 		s.Topics = map[string]int{}
@@ -129,7 +145,9 @@ func (s ReplayStats) clone() ReplayStats {
 // Replay sends the dead-letter records the options select back to their
 // origin topic (or a retry tier), each as [Record.ReplayRecord] builds it:
 // the original key, value and headers, without the error headers, with
-// [failure.HeaderReplayed].
+// the replay headers ([failure.HeaderReplayed], [failure.HeaderReplays],
+// [failure.HeaderReplayAttempts]). Records that came back from an earlier
+// replay are left out unless [IncludeRefailed].
 //
 // It examines every record from where the last replay of this topic
 // stopped (or from the start, the first time or with [FromStart]) to the
@@ -279,6 +297,9 @@ func (q *Queue) replayBatch(ctx context.Context, sess *kgo.GroupTransactSession,
 			b.Skipped++
 			continue
 		}
+		if !cfg.admitRefailed(rec, b) {
+			continue
+		}
 		target, err := rt.target(rec)
 		if errors.Is(err, errNoOrigin) {
 			b.NoOrigin++
@@ -318,6 +339,16 @@ func (q *Queue) replayBatch(ctx context.Context, sess *kgo.GroupTransactSession,
 		return nil, nil
 	}
 	return b, nil
+}
+
+// admitRefailed counts rec in b when it came back from an earlier replay,
+// and reports whether it may be replayed.
+func (c replayConfig) admitRefailed(rec *Record, b *ReplayStats) bool {
+	if !rec.Refailed() {
+		return true
+	}
+	b.Refailed++
+	return c.includeRefailed
 }
 
 // txnError explains a transaction failure that another replay of the same
@@ -387,6 +418,9 @@ func (q *Queue) PlanReplay(ctx context.Context, fn func(rec *Record, out *kgo.Re
 	st.Pending = sp.remaining()
 	st.Topics = map[string]int{}
 	rs, err := q.read(ctx, sp, cfg.filter, func(rec *Record) (bool, error) {
+		if !cfg.admitRefailed(rec, &st) {
+			return false, nil
+		}
 		target, err := rt.target(rec)
 		if errors.Is(err, errNoOrigin) {
 			st.NoOrigin++
@@ -401,5 +435,8 @@ func (q *Queue) PlanReplay(ctx context.Context, fn func(rec *Record, out *kgo.Re
 	})
 	st.Examined, st.Limited = rs.Examined, rs.Limited
 	st.Skipped = st.Examined - st.Replayed - st.NoOrigin
+	if !cfg.includeRefailed {
+		st.Skipped -= st.Refailed
+	}
 	return st, err
 }

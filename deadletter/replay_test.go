@@ -97,14 +97,15 @@ func TestReplaySendsOriginalsBackOnceWithTheReplayedHeader(t *testing.T) {
 			t.Errorf("%s lost the application header: %q", r.ID(), tp)
 		}
 		for _, h := range r.Headers {
-			if strings.HasPrefix(h.Key, "sluice.") && h.Key != failure.HeaderReplayed {
+			if strings.HasPrefix(h.Key, "sluice.") && !failure.IsReplayHeader(h.Key) {
 				t.Errorf("%s kept error header %s", r.ID(), h.Key)
 			}
 		}
 	}
 	payments := c.records("payments")
-	if len(payments) != 1 || len(payments[0].Headers) != 2 {
-		t.Fatalf("payments: %d records, headers %v; want 1 with traceparent and %s", len(payments), payments[0].Headers, failure.HeaderReplayed)
+	// Connect's record carries no attempts count: no sluice.replay.attempts.
+	if len(payments) != 1 || len(payments[0].Headers) != 3 {
+		t.Fatalf("payments: %d records, headers %v; want 1 with traceparent, %s and %s", len(payments), payments[0].Headers, failure.HeaderReplayed, failure.HeaderReplays)
 	}
 
 	again := replay(t, c)
@@ -394,5 +395,83 @@ func TestASecondReplayTakesOverFromTheFirst(t *testing.T) {
 	}
 	if n := replayedOnce(t, c, "orders", "payments"); n != 5 {
 		t.Errorf("%d records replayed, want each of the 5 once", n)
+	}
+}
+
+// refail writes to orders.dlq what the runtime writes when a replayed
+// record fails again: the replayed record with fresh error headers and the
+// replay headers carried through (failure.AppendHeaders), attempts counted
+// on from the replay's. It stands in for a processor, so the test checks
+// the replay side of the loop only.
+func refail(c *cluster, replayed *deadletter.Record, attemptsThisPass int) {
+	c.t.Helper()
+	f, _ := failure.Decode(replayed.Headers)
+	f.Attempts = f.ReplayAttempts + attemptsThisPass
+	f.Class, f.Error = "permanent", "rejected again"
+	f.FirstFailure, f.LastFailure = time.Now(), time.Now()
+	f.Origin = failure.Origin{Topic: replayed.Topic, Partition: replayed.Partition, Offset: replayed.Offset}
+	f.Processor = "validate"
+	var hs []kgo.RecordHeader
+	for _, h := range replayed.Headers {
+		if !failure.IsHeader(h.Key) && !failure.IsReplayHeader(h.Key) {
+			hs = append(hs, h)
+		}
+	}
+	c.produce("orders.dlq", &kgo.Record{Key: replayed.Key, Value: replayed.Value, Headers: failure.AppendHeaders(hs, &f, false)})
+}
+
+// TestReplayDoesNotLoopRecordsThatFailAgain replays, lets two replayed
+// records fail again, and replays again: the second replay sends the new
+// dead letters but not the two that came back, and says so; with
+// IncludeRefailed (from the start) it sends them, with the replay count
+// and the attempts carried on.
+func TestReplayDoesNotLoopRecordsThatFailAgain(t *testing.T) {
+	c := newCluster(t, map[string]int32{"orders": 1, "orders.dlq": 1})
+	now := time.Now()
+	c.produce("orders.dlq",
+		sluiceRecord(failed{key: "o-1", class: "permanent", err: "rejected", at: now, origin: "orders", originOffset: 1}),
+		sluiceRecord(failed{key: "o-2", class: "permanent", err: "rejected", at: now, origin: "orders", originOffset: 2}),
+	)
+	if st := replay(t, c); st.Replayed != 2 || st.Refailed != 0 {
+		t.Fatalf("first replay %+v, want 2 sent, none refailed", st)
+	}
+	for _, r := range c.records("orders") {
+		refail(c, r, 2) // 3 attempts before the replay, 2 since
+	}
+	c.produce("orders.dlq", sluiceRecord(failed{key: "o-3", class: "poison", err: "new", at: now, origin: "orders"}))
+
+	q := c.open("orders.dlq")
+	plan, err := q.PlanReplay(c.ctx, func(*deadletter.Record, *kgo.Record) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := replay(t, c)
+	for name, st := range map[string]deadletter.ReplayStats{"dry run": plan, "replay": second} {
+		if st.Examined != 3 || st.Replayed != 1 || st.Refailed != 2 || st.Skipped != 0 || st.NoOrigin != 0 {
+			t.Errorf("second %s %+v, want 3 examined, 1 sent, 2 refailed left out", name, st)
+		}
+	}
+	orders := c.records("orders")
+	if len(orders) != 3 || string(orders[2].Key) != "o-3" {
+		t.Fatalf("orders after the second replay: %v, want o-1, o-2 once and o-3", ids(orders))
+	}
+
+	third := replay(t, c, deadletter.IncludeRefailed(), deadletter.FromStart())
+	if third.Replayed != 5 || third.Refailed != 2 {
+		t.Errorf("replay with IncludeRefailed from the start %+v, want all 5 sent, 2 of them refailed", third)
+	}
+	var again []*deadletter.Record
+	for _, r := range c.records("orders")[3:] {
+		if r.Replays == 2 {
+			again = append(again, r)
+		}
+	}
+	if len(again) != 2 {
+		t.Fatalf("%d records replayed a second time with sluice.replays=2, want 2", len(again))
+	}
+	for _, r := range again {
+		if r.ReplayAttempts != 5 {
+			t.Errorf("%s: sluice.replay.attempts %d, want 5 (3 before the first replay + 2 since)", r.ID(), r.ReplayAttempts)
+		}
 	}
 }

@@ -5,19 +5,21 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/sluice-dev/sluice/schemas"
 )
 
 // CSVHeader is a CSV file's header row matched to the schema's fields.
 type CSVHeader struct {
 	m      *Mapping
-	fields []avroField // per column
+	fields []schemas.Field // per column
 }
 
 // CSV matches a header row to the record's top-level fields. It fails, with
 // one problem per column or field, if a column names no field, a field is
 // named twice, or a field without a default has no column.
 func (m *Mapping) CSV(header []string) (*CSVHeader, []FieldError) {
-	h := &CSVHeader{m: m, fields: make([]avroField, len(header))}
+	h := &CSVHeader{m: m, fields: make([]schemas.Field, len(header))}
 	var c converter
 	seen := map[string]bool{}
 	for i, name := range header {
@@ -29,13 +31,13 @@ func (m *Mapping) CSV(header []string) (*CSVHeader, []FieldError) {
 		case seen[name]:
 			c.fail(name, "column %d repeats the column of the same name", i+1)
 		default:
-			h.fields[i] = m.root.fields[j]
+			h.fields[i] = m.root.Fields()[j]
 		}
 		seen[name] = true
 	}
-	for _, f := range m.root.fields {
-		if !seen[f.name] && !f.hasDefault {
-			c.fail(f.name, "missing column, expected %s (the field has no default)", f.typ.describe())
+	for _, f := range m.root.Fields() {
+		if !seen[f.Name()] && !f.HasDefault() {
+			c.fail(f.Name(), "missing column, expected %s (the field has no default)", describe(f.Type()))
 		}
 	}
 	if len(c.errs) > 0 {
@@ -54,13 +56,13 @@ func (h *CSVHeader) Row(cells []string) (Row, []FieldError) {
 	native := make(map[string]any, len(cells))
 	for i, cell := range cells {
 		f := h.fields[i]
-		if cell == "" && f.typ.kind != "string" && f.typ.kind != "union" {
-			if !f.hasDefault {
-				c.fail(f.name, "expected %s, got an empty cell", f.typ.describe())
+		if cell == "" && f.Type().Kind() != schemas.KindString && f.Type().Kind() != schemas.KindUnion {
+			if !f.HasDefault() {
+				c.fail(f.Name(), "expected %s, got an empty cell", describe(f.Type()))
 			}
 			continue
 		}
-		native[f.name] = c.cell(f.name, f.typ, cell)
+		native[f.Name()] = c.cell(f.Name(), f.Type(), cell)
 	}
 	if len(c.errs) > 0 {
 		return Row{}, c.errs
@@ -69,54 +71,54 @@ func (h *CSVHeader) Row(cells []string) (Row, []FieldError) {
 }
 
 // cell converts one CSV cell.
-func (c *converter) cell(path string, t *avroType, s string) any {
+func (c *converter) cell(path string, t *schemas.Type, s string) any {
 	got := quote(s)
-	switch t.kind {
-	case "null":
+	switch t.Kind() {
+	case schemas.KindNull:
 		if s != "" {
 			c.fail(path, "expected null (an empty cell), got %s", got)
 		}
 		return nil
-	case "boolean":
+	case schemas.KindBoolean:
 		b, err := strconv.ParseBool(s)
 		if err != nil {
 			c.fail(path, "expected boolean, got %s", got)
 			return nil
 		}
 		return b
-	case "int", "long", "float", "double":
-		if perSecond, ok := t.timestamp(); ok {
+	case schemas.KindInt, schemas.KindLong, schemas.KindFloat, schemas.KindDouble:
+		if perSecond, ok := timestamp(t); ok {
 			return c.timeText(path, t, perSecond, s, got)
 		}
 		return c.number(path, t, s, got)
-	case "string", "enum", "bytes", "fixed":
+	case schemas.KindString, schemas.KindEnum, schemas.KindBytes, schemas.KindFixed:
 		return c.text(path, t, s, got)
-	case "array", "map", "record":
+	case schemas.KindArray, schemas.KindMap, schemas.KindRecord:
 		var v any
 		dec := json.NewDecoder(strings.NewReader(s))
 		dec.UseNumber()
 		if err := dec.Decode(&v); err != nil || dec.More() {
-			c.fail(path, "expected %s as a JSON-encoded cell, got %s", t.describe(), got)
+			c.fail(path, "expected %s as a JSON-encoded cell, got %s", describe(t), got)
 			return nil
 		}
 		return c.value(path, t, v)
-	case "union":
-		branches, nullable := t.nonNull()
+	case schemas.KindUnion:
+		branches, nullable := nonNull(t)
 		if s == "" && nullable {
 			return nil
 		}
 		if len(branches) == 1 {
-			return map[string]any{branches[0].unionKey(): c.cell(path, branches[0], s)}
+			return map[string]any{branches[0].UnionKey(): c.cell(path, branches[0], s)}
 		}
 		for _, b := range branches {
 			var try converter
 			if out := try.cell(path, b, s); len(try.errs) == 0 {
-				return map[string]any{b.unionKey(): out}
+				return map[string]any{b.UnionKey(): out}
 			}
 		}
-		c.fail(path, "expected %s, got %s", t.describe(), got)
+		c.fail(path, "expected %s, got %s", describe(t), got)
 		return nil
 	}
-	c.fail(path, "type %s is not supported by the loader", t.kind)
+	c.fail(path, "type %s is not supported by the loader", t.Kind())
 	return nil
 }

@@ -20,7 +20,7 @@ import (
 // for concurrent use.
 type Mapping struct {
 	schema   *schemas.Schema
-	root     *avroType
+	root     *schemas.Type
 	keyField string // "" for no key
 }
 
@@ -30,9 +30,9 @@ type Mapping struct {
 // possibly nullable (a null gives a null key). An empty keyField leaves
 // every key null, which spreads records over partitions.
 func NewMapping(schema *schemas.Schema, keyField string) (*Mapping, error) {
-	root, err := parseAvro(schema.Text)
-	if err != nil {
-		return nil, fmt.Errorf("schema %s: %w", schema, err)
+	root := schema.Type()
+	if root == nil {
+		return nil, fmt.Errorf("schema %s was not compiled by package schemas: take it from a schemas.Set (Latest, Versions)", schema)
 	}
 	m := &Mapping{schema: schema, root: root, keyField: keyField}
 	if keyField == "" {
@@ -42,14 +42,14 @@ func NewMapping(schema *schemas.Schema, keyField string) (*Mapping, error) {
 	if i < 0 {
 		return nil, fmt.Errorf("key field %q is not a field of %s (fields: %s)", keyField, schema.Name, strings.Join(m.FieldNames(), ", "))
 	}
-	kt := root.fields[i].typ
-	if kt.kind == "union" {
-		if bs, nullable := kt.nonNull(); nullable && len(bs) == 1 {
+	kt := root.Fields()[i].Type()
+	if kt.Kind() == schemas.KindUnion {
+		if bs, nullable := nonNull(kt); nullable && len(bs) == 1 {
 			kt = bs[0]
 		}
 	}
-	if _, ts := kt.timestamp(); ts || !slices.Contains([]string{"string", "enum", "int", "long"}, kt.kind) {
-		return nil, fmt.Errorf("key field %q (%s) is not a string, enum, int or long field", keyField, root.fields[i].typ.describe())
+	if _, ts := timestamp(kt); ts || !slices.Contains([]schemas.Kind{schemas.KindString, schemas.KindEnum, schemas.KindInt, schemas.KindLong}, kt.Kind()) {
+		return nil, fmt.Errorf("key field %q (%s) is not a string, enum, int or long field", keyField, describe(root.Fields()[i].Type()))
 	}
 	return m, nil
 }
@@ -59,15 +59,15 @@ func (m *Mapping) Schema() *schemas.Schema { return m.schema }
 
 // FieldNames returns the record's top-level field names, in schema order.
 func (m *Mapping) FieldNames() []string {
-	names := make([]string, len(m.root.fields))
-	for i, f := range m.root.fields {
-		names[i] = f.name
+	names := make([]string, len(m.root.Fields()))
+	for i, f := range m.root.Fields() {
+		names[i] = f.Name()
 	}
 	return names
 }
 
 func (m *Mapping) fieldIndex(name string) int {
-	return slices.IndexFunc(m.root.fields, func(f avroField) bool { return f.name == name })
+	return slices.IndexFunc(m.root.Fields(), func(f schemas.Field) bool { return f.Name() == name })
 }
 
 // Row is one input row mapped onto the schema.
@@ -174,50 +174,50 @@ func join(path, name string) string {
 	return path + "." + name
 }
 
-func (c *converter) record(path string, t *avroType, obj map[string]any) map[string]any {
-	out := make(map[string]any, len(t.fields))
-	for _, f := range t.fields {
-		v, ok := obj[f.name]
+func (c *converter) record(path string, t *schemas.Type, obj map[string]any) map[string]any {
+	out := make(map[string]any, len(t.Fields()))
+	for _, f := range t.Fields() {
+		v, ok := obj[f.Name()]
 		if !ok {
-			if !f.hasDefault {
-				c.fail(join(path, f.name), "missing, expected %s", f.typ.describe())
+			if !f.HasDefault() {
+				c.fail(join(path, f.Name()), "missing, expected %s", describe(f.Type()))
 			}
 			continue // goavro fills in the default
 		}
-		out[f.name] = c.value(join(path, f.name), f.typ, v)
+		out[f.Name()] = c.value(join(path, f.Name()), f.Type(), v)
 	}
 	var unknown []string
 	for name := range obj {
-		if !slices.ContainsFunc(t.fields, func(f avroField) bool { return f.name == name }) {
+		if !slices.ContainsFunc(t.Fields(), func(f schemas.Field) bool { return f.Name() == name }) {
 			unknown = append(unknown, name)
 		}
 	}
 	slices.Sort(unknown)
 	for _, name := range unknown {
-		c.fail(join(path, name), "not a field of %s", t.name)
+		c.fail(join(path, name), "not a field of %s", t.Name())
 	}
 	return out
 }
 
 // value converts one JSON value.
-func (c *converter) value(path string, t *avroType, v any) any {
+func (c *converter) value(path string, t *schemas.Type, v any) any {
 	bad := func() any {
-		c.fail(path, "expected %s, got %s", t.describe(), gotJSON(v))
+		c.fail(path, "expected %s, got %s", describe(t), gotJSON(v))
 		return nil
 	}
-	switch t.kind {
-	case "null":
+	switch t.Kind() {
+	case schemas.KindNull:
 		if v != nil {
 			return bad()
 		}
 		return nil
-	case "boolean":
+	case schemas.KindBoolean:
 		if b, ok := v.(bool); ok {
 			return b
 		}
 		return bad()
-	case "int", "long", "float", "double":
-		if perSecond, ok := t.timestamp(); ok {
+	case schemas.KindInt, schemas.KindLong, schemas.KindFloat, schemas.KindDouble:
+		if perSecond, ok := timestamp(t); ok {
 			if s, ok := v.(string); ok {
 				return c.timeText(path, t, perSecond, s, strconv.Quote(s))
 			}
@@ -227,117 +227,117 @@ func (c *converter) value(path string, t *avroType, v any) any {
 			return bad()
 		}
 		return c.number(path, t, string(n), string(n))
-	case "string", "enum", "bytes", "fixed":
+	case schemas.KindString, schemas.KindEnum, schemas.KindBytes, schemas.KindFixed:
 		s, ok := v.(string)
 		if !ok {
 			return bad()
 		}
 		return c.text(path, t, s, gotJSON(v))
-	case "array":
+	case schemas.KindArray:
 		arr, ok := v.([]any)
 		if !ok {
 			return bad()
 		}
 		out := make([]any, len(arr))
 		for i, item := range arr {
-			out[i] = c.value(fmt.Sprintf("%s[%d]", path, i), t.items, item)
+			out[i] = c.value(fmt.Sprintf("%s[%d]", path, i), t.Items(), item)
 		}
 		return out
-	case "map":
+	case schemas.KindMap:
 		obj, ok := v.(map[string]any)
 		if !ok {
 			return bad()
 		}
 		out := make(map[string]any, len(obj))
 		for k, item := range obj {
-			out[k] = c.value(join(path, k), t.items, item)
+			out[k] = c.value(join(path, k), t.Items(), item)
 		}
 		return out
-	case "record":
+	case schemas.KindRecord:
 		obj, ok := v.(map[string]any)
 		if !ok {
 			return bad()
 		}
 		return c.record(path, t, obj)
-	case "union":
+	case schemas.KindUnion:
 		return c.union(path, t, v)
 	}
-	c.fail(path, "type %s is not supported by the loader", t.kind)
+	c.fail(path, "type %s is not supported by the loader", t.Kind())
 	return nil
 }
 
-func (c *converter) union(path string, t *avroType, v any) any {
-	branches, nullable := t.nonNull()
+func (c *converter) union(path string, t *schemas.Type, v any) any {
+	branches, nullable := nonNull(t)
 	if v == nil {
 		if nullable {
 			return nil
 		}
-		c.fail(path, "expected %s, got null", t.describe())
+		c.fail(path, "expected %s, got null", describe(t))
 		return nil
 	}
 	// Avro's own JSON encoding names the branch: {"string": "x"}.
 	if obj, ok := v.(map[string]any); ok && len(obj) == 1 {
 		for k, inner := range obj {
 			for _, b := range branches {
-				if b.unionKey() == k {
+				if b.UnionKey() == k {
 					return map[string]any{k: c.value(path, b, inner)}
 				}
 			}
 		}
 	}
 	if len(branches) == 1 {
-		return map[string]any{branches[0].unionKey(): c.value(path, branches[0], v)}
+		return map[string]any{branches[0].UnionKey(): c.value(path, branches[0], v)}
 	}
 	for _, b := range branches {
 		var try converter
 		if out := try.value(path, b, v); len(try.errs) == 0 {
-			return map[string]any{b.unionKey(): out}
+			return map[string]any{b.UnionKey(): out}
 		}
 	}
-	c.fail(path, "expected %s, got %s", t.describe(), gotJSON(v))
+	c.fail(path, "expected %s, got %s", describe(t), gotJSON(v))
 	return nil
 }
 
 // number parses the text of a number (JSON) or a cell (CSV) as t.
-func (c *converter) number(path string, t *avroType, s, got string) any {
-	switch t.kind {
-	case "int", "long":
+func (c *converter) number(path string, t *schemas.Type, s, got string) any {
+	switch t.Kind() {
+	case schemas.KindInt, schemas.KindLong:
 		bits := 32
-		if t.kind == "long" {
+		if t.Kind() == schemas.KindLong {
 			bits = 64
 		}
 		n, err := strconv.ParseInt(s, 10, bits)
 		if errors.Is(err, strconv.ErrRange) {
-			c.fail(path, "expected %s, got %s (out of range)", t.describe(), got)
+			c.fail(path, "expected %s, got %s (out of range)", describe(t), got)
 			return nil
 		}
 		if err != nil {
-			c.fail(path, "expected %s, got %s", t.describe(), got)
+			c.fail(path, "expected %s, got %s", describe(t), got)
 			return nil
 		}
-		if perSecond, ok := t.timestamp(); ok {
+		if perSecond, ok := timestamp(t); ok {
 			return fromEpoch(n, perSecond)
 		}
-		if t.kind == "int" {
+		if t.Kind() == schemas.KindInt {
 			return int32(n)
 		}
 		return n
-	case "float", "double":
+	case schemas.KindFloat, schemas.KindDouble:
 		bits := 64
-		if t.kind == "float" {
+		if t.Kind() == schemas.KindFloat {
 			bits = 32
 		}
 		f, err := strconv.ParseFloat(s, bits)
 		if err != nil {
-			c.fail(path, "expected %s, got %s", t.describe(), got)
+			c.fail(path, "expected %s, got %s", describe(t), got)
 			return nil
 		}
-		if t.kind == "float" {
+		if t.Kind() == schemas.KindFloat {
 			return float32(f)
 		}
 		return f
 	}
-	panic("loader: number called for " + t.kind)
+	panic("loader: number called for " + t.Kind().String())
 }
 
 func fromEpoch(n, perSecond int64) time.Time {
@@ -345,38 +345,38 @@ func fromEpoch(n, perSecond int64) time.Time {
 }
 
 // timeText parses an RFC 3339 timestamp, or an integer of epoch units.
-func (c *converter) timeText(path string, t *avroType, perSecond int64, s, got string) any {
+func (c *converter) timeText(path string, t *schemas.Type, perSecond int64, s, got string) any {
 	if at, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return at.UTC()
 	}
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return fromEpoch(n, perSecond)
 	}
-	c.fail(path, "expected %s, got %s", t.describe(), got)
+	c.fail(path, "expected %s, got %s", describe(t), got)
 	return nil
 }
 
 // text converts a string to a string, enum, bytes or fixed value.
-func (c *converter) text(path string, t *avroType, s, got string) any {
-	switch t.kind {
-	case "string":
+func (c *converter) text(path string, t *schemas.Type, s, got string) any {
+	switch t.Kind() {
+	case schemas.KindString:
 		return s
-	case "enum":
-		if !slices.Contains(t.symbols, s) {
-			c.fail(path, "expected %s, got %s", t.describe(), got)
+	case schemas.KindEnum:
+		if !slices.Contains(t.Symbols(), s) {
+			c.fail(path, "expected %s, got %s", describe(t), got)
 			return nil
 		}
 		return s
-	case "bytes":
+	case schemas.KindBytes:
 		return []byte(s)
-	case "fixed":
-		if len(s) != t.size {
-			c.fail(path, "expected %s, got %s (%d bytes)", t.describe(), got, len(s))
+	case schemas.KindFixed:
+		if len(s) != t.Size() {
+			c.fail(path, "expected %s, got %s (%d bytes)", describe(t), got, len(s))
 			return nil
 		}
 		return []byte(s)
 	}
-	panic("loader: text called for " + t.kind)
+	panic("loader: text called for " + t.Kind().String())
 }
 
 // gotJSON shows a JSON value in a message.

@@ -36,14 +36,22 @@
 //     queued records of the partition are dropped, running ones are waited
 //     for (RevokeTimeout), the partition is committed and forgotten.
 //
+// Exactly-once mode adds transact.go (a Kafka transaction per commit
+// interval, ended on the fetcher's goroutine) and txngate.go (outputs are
+// produced inside one transaction, with room reserved in the commit
+// metadata). typed.go adapts a typed function (decode, handle, encode) to a
+// Handler.
+//
 // The formats other tools read live in leaf packages: failure (retry and
-// dead-letter headers and topic names). Connection settings are in
+// dead-letter headers and topic names) and offsetmeta (the finished offsets
+// above the committed one, in the commit metadata). Connection settings are in
 // kafkaconn; kafkatest starts brokers for tests; verify checks what came out
 // against what went in.
 //
 // # Guarantees
 //
-// At-least-once: a crash, a kill or a rebalance never loses a record; the
-// records after the last commit may be processed again. Outputs carry the
-// input record's timestamp.
+// At-least-once by default: a crash, a kill or a rebalance never loses a
+// record; records not recorded as finished by the last commit may be
+// processed again. ExactlyOnce: every output is visible once to
+// read_committed readers. Outputs carry the input record's timestamp.
 package pipeline

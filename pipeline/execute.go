@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"time"
 	"unsafe"
 
@@ -24,13 +25,24 @@ type executor struct {
 	router            *retry.Router
 	panicsRetryable   bool
 	concurrentOutputs bool
-	// txn is the transaction gate in exactly-once mode; nil otherwise.
-	txn     *transactor
+	// gate is the transaction gate in exactly-once mode; nil otherwise.
+	gate    *txnGate
 	client  *kgo.Client
 	queue   *schedule.Queue[*task]
 	ledger  *ledger
 	metrics *metrics
 }
+
+// yieldAfter is how long a worker runs handlers before it yields its P.
+// Profiling the order chain's score stage (2 cores shared with the broker
+// and the loader, key mode, 2,000 orders/s) found its client goroutines
+// queued behind two workers running the model back to back: a local run
+// queue of 43 goroutines in GODEBUG=schedtrace, 7.5% of CPU in
+// asyncPreempt against 0.9% in partition mode (where workers idle more),
+// and acknowledgements, hence commits and the next stage, late by whole
+// preemption slices. Yielding costs ~100 ns, nothing next to a handler
+// that ran this long, and fast handlers never reach it.
+const yieldAfter = 500 * time.Microsecond
 
 // workerBatch is how many runnable records a worker takes at once; taking
 // several saves scheduler round trips when handlers are fast.
@@ -51,6 +63,7 @@ func (e *executor) work(ctx context.Context, id int) {
 		// One clock read per record: each handler's end is the next
 		// one's start (clock reads are not free on every VM).
 		now := time.Now()
+		ran := now
 		for _, t := range tasks {
 			if e.ledger.failing.Load() || ctx.Err() != nil {
 				// After a failure nothing else starts: a later record of
@@ -62,6 +75,15 @@ func (e *executor) work(ctx context.Context, id int) {
 			r.load(t)
 			now = e.runTask(ctx, id, t, now)
 			t.run = nil
+			if now.Sub(ran) >= yieldAfter {
+				// CPU-bound handlers on every P starve the client's
+				// goroutines (fetch responses, produce requests,
+				// acknowledgements) until the scheduler preempts a worker,
+				// 10 ms later; handing the P over after each long stretch
+				// lets them run at once (see yieldAfter).
+				runtime.Gosched()
+				ran = now
+			}
 		}
 		// Keys are released after the whole batch: a key's next record
 		// waits a little longer, but the queue lock is taken once.
@@ -127,12 +149,8 @@ func (e *executor) route(t *task, cause error, now time.Time) {
 // produceOne produces a single record built elsewhere (the failure path)
 // as t's only output.
 func (e *executor) produceOne(t *task, kr *kgo.Record) {
-	if e.txn != nil && !e.txn.enter(t) {
-		return
-	}
-	t.pending.Store(1)
 	kr.Timestamp, kr.Context = t.run.in.Timestamp, &t.out
-	e.client.Produce(context.Background(), kr, e.onProduced)
+	e.emit(t, unsafe.Slice(kr, 1))
 }
 
 // produce hands t's outputs to the producer; t finishes when the broker
@@ -145,10 +163,6 @@ func (e *executor) produce(t *task, outs []Output) {
 		t.finish(e.ledger)
 		return
 	}
-	if e.txn != nil && !e.txn.enter(t) {
-		return
-	}
-	t.pending.Store(int32(len(outs)))
 	var krs []kgo.Record
 	if len(outs) == 1 {
 		krs = unsafe.Slice(t.rec, 1) // the fetched record is not needed any more
@@ -159,14 +173,49 @@ func (e *executor) produce(t *task, outs []Output) {
 	for i, o := range outs {
 		krs[i] = kgo.Record{Topic: o.Topic, Key: o.Key, Value: o.Value, Headers: toKgoHeaders(o.Headers), Timestamp: ts, Context: &t.out}
 	}
-	if len(krs) == 1 || e.concurrentOutputs {
-		for i := range krs {
-			e.client.Produce(context.Background(), &krs[i], e.onProduced)
+	e.emit(t, krs)
+}
+
+// emit produces t's output records, in exactly-once mode once the
+// transaction gate admits t (at once, or later from a parked state).
+func (e *executor) emit(t *task, krs []kgo.Record) {
+	t.pending.Store(int32(len(krs)))
+	ordered := len(krs) > 1 && !e.concurrentOutputs
+	if ordered {
+		t.chain = krs
+	}
+	if e.gate != nil {
+		reserved, a := e.gate.admit(t.part, t.offset)
+		switch a {
+		case stale:
+			t.abandon(e.ledger)
+			return
+		case mustPark:
+			e.gate.park(t.part, parkedOutputs{
+				offset: t.offset,
+				send: func(reserved int) {
+					t.gate, t.reserved = e.gate, int32(reserved)
+					e.send(krs, ordered)
+				},
+				drop: func() { t.abandon(e.ledger) },
+			})
+			return
 		}
+		t.gate, t.reserved = e.gate, int32(reserved)
+	}
+	e.send(krs, ordered)
+}
+
+// send hands output records to the client: all at once, or, ordered, the
+// first (onProduced sends the next once it is acknowledged).
+func (e *executor) send(krs []kgo.Record, ordered bool) {
+	if ordered {
+		e.client.Produce(context.Background(), &krs[0], e.onProduced)
 		return
 	}
-	t.chain = krs
-	e.client.Produce(context.Background(), &krs[0], e.onProduced)
+	for i := range krs {
+		e.client.Produce(context.Background(), &krs[i], e.onProduced)
+	}
 }
 
 // onProduced is the promise of every output record.

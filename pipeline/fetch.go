@@ -153,7 +153,7 @@ func (f *fetcher) dispatch(fetches kgo.Fetches) {
 					recs = nil
 					break
 				}
-				if !ps.metadataRoomLocked(f.metaMax) {
+				if ps.holdLocked(f.metaMax, false) {
 					// The commit metadata could outgrow the broker's
 					// limit: hold the partition back here until records
 					// finish (see release).
@@ -232,7 +232,7 @@ func (f *fetcher) hold(ps *partState, offset int64) {
 func (f *fetcher) release() {
 	for ps := range f.held {
 		ps.mu.Lock()
-		gone, room := ps.revoked, ps.metadataRoomLocked(f.metaMax)
+		gone, room := ps.revoked, !ps.holdLocked(f.metaMax, true)
 		ps.mu.Unlock()
 		if gone || room {
 			// Resumed even when gone: pausing outlives the assignment

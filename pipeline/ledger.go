@@ -8,9 +8,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/sluice-dev/sluice/pipeline/internal/offsetmeta"
 	"github.com/sluice-dev/sluice/pipeline/internal/offsets"
 	"github.com/sluice-dev/sluice/pipeline/internal/retry"
+	"github.com/sluice-dev/sluice/pipeline/offsetmeta"
 )
 
 // ledger is the bookkeeping every part of the processor shares: the owned
@@ -68,8 +68,10 @@ type partState struct {
 	committed     int64 // last committed offset, -1 if none by us
 	epoch         int32 // leader epoch of the newest finished record
 	revoked       bool
-	highWatermark int64 // latest seen in a fetch response, for the lag gauge
-	lastStarted   int64 // offset of the newest started record, -1 before any
+	highWatermark int64           // latest seen in a fetch response, for the lag gauge
+	lastStarted   int64           // offset of the newest started record, -1 before any
+	reserved      int             // metadata bytes reserved by records producing (exactly-once)
+	parked        []parkedOutputs // outputs waiting for metadata room (exactly-once)
 	// meta is the offset metadata committed with committed (or found at
 	// assignment), and skip the finished offsets above committed it
 	// names: a record in skip was processed by an earlier owner and is not
@@ -90,19 +92,51 @@ func (ps *partState) committedAt(offset int64, meta string, m *metrics) {
 	m.lag.WithLabelValues(ps.tp.topic, part).Set(float64(max(0, hw-offset)))
 }
 
-// metadataRoom reports whether one more record may start in ps without the
-// commit metadata possibly outgrowing max, however its records finish.
-// Every record in flight can add at most two runs to the encoding (it
-// splits the unfinished run it is in), and a run costs the digits of its
-// length, at most that of the window's span. The caller holds ps.mu.
-func (ps *partState) metadataRoomLocked(limit int) bool {
-	wm, ok := ps.window.Committable()
-	if !ok {
-		return true
+// holdLocked reports whether the fetcher should stop starting records of
+// ps: its commit metadata has reached half the broker's limit (records
+// finish far out of order). Holding lets the records in flight finish and
+// the watermark catch up; release waits for a quarter, so a partition near
+// the mark is not paused and resumed (and refetched) over and over. The
+// caller holds ps.mu.
+func (ps *partState) holdLocked(limit int, held bool) bool {
+	if held {
+		return ps.window.MetadataLen() >= limit/4
 	}
-	span := max(1, ps.lastStarted-wm+2)
-	perRecord := 2 * offsetmeta.RunLen(span)
-	return ps.window.MetadataLen()+perRecord*(ps.inflight+1)+offsetmeta.RunLen(span) <= limit
+	return ps.window.MetadataLen() >= limit/2
+}
+
+// reserveLocked makes room, in exactly-once mode, for recording offset as
+// finished in the commit metadata before the record's outputs are
+// produced: a transaction must never carry outputs of a record its
+// commit cannot name as finished. Finishing a record adds at most two runs
+// to the encoding, each of at most the digits of the window's span; that
+// is reserved until the record settles. The record at the watermark needs
+// no room (finishing it never lengthens the encoding), so the partition
+// always moves on. The caller holds ps.mu.
+func (ps *partState) reserveLocked(offset int64, limit int) (reserved int, ok bool) {
+	need, ok := ps.roomLocked(offset, limit)
+	if ok {
+		ps.reserved += need
+	}
+	return need, ok
+}
+
+// roomLocked reports whether reserveLocked would succeed, and what it would
+// reserve. The caller holds ps.mu.
+func (ps *partState) roomLocked(offset int64, limit int) (need int, ok bool) {
+	wm, started := ps.window.Committable()
+	if !started || offset == wm {
+		return 0, true
+	}
+	need = 2 * offsetmeta.RunLen(max(1, ps.lastStarted-wm+2))
+	return need, ps.window.MetadataLen()+ps.reserved+need <= limit
+}
+
+// parkedOutputs are a record's outputs waiting for metadata room.
+type parkedOutputs struct {
+	offset int64
+	send   func(reserved int) // produce them; the gate is held for the record
+	drop   func()             // settle the record unfinished: its partition state was replaced
 }
 
 // partSnapshot is what one partition commits: its watermark, the leader
@@ -129,8 +163,11 @@ func snapshot(parts []*partState, metaMax int) []partSnapshot {
 		buf = ps.window.AppendMetadata(buf[:0])
 		meta := string(buf)
 		if len(meta) > metaMax {
-			// Not reachable while fetching respects metadataRoomLocked;
-			// committing the watermark alone only redoes records.
+			// Only in at-least-once mode (exactly-once reserves room
+			// before producing), and only when records in flight
+			// finished far out of order after the partition was held
+			// back: committing the watermark alone records less, so
+			// those records run again after a crash; nothing is lost.
 			meta = ""
 		}
 		if off == ps.committed && meta == ps.meta {
@@ -161,9 +198,9 @@ func (l *ledger) newPartLocked(tp topicPartition) *partState {
 	}
 }
 
-// committedOffset is a partition's committed offset and metadata as read
+// groupCommit is a partition's committed offset and metadata as read
 // from the group at assignment.
-type committedOffset struct {
+type groupCommit struct {
 	at   int64
 	meta string
 }
@@ -172,7 +209,7 @@ type committedOffset struct {
 // finished offsets the last owner recorded in its commit metadata, and
 // returns how many partitions are owned now and how many offsets will be
 // skipped.
-func (l *ledger) assign(assigned map[string][]int32, committed map[topicPartition]committedOffset) (owned int, skipped int64) {
+func (l *ledger) assign(assigned map[string][]int32, committed map[topicPartition]groupCommit) (owned int, skipped int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for topic, parts := range assigned {

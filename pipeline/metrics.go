@@ -19,7 +19,7 @@ type metrics struct {
 	commits, commitFailures, aborts       prometheus.Counter
 	skipped, metadataHolds                prometheus.Counter
 	assigned                              prometheus.Gauge
-	inflight                              prometheus.GaugeFunc // read at scrape time: no atomic per record
+	inFlightGauge                         prometheus.GaugeFunc // read at scrape time: no atomic per record
 	handlerSeconds                        *shardedHistogram    // one shard per worker
 	e2eSeconds, commitSeconds             prometheus.Histogram
 	committedOffset, lag                  *prometheus.GaugeVec
@@ -87,7 +87,7 @@ func newMetrics(processor string, reg prometheus.Registerer, workers int, latenc
 		return prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: name, Help: help, ConstLabels: labels, Buckets: buckets})
 	}
 	m := &metrics{reg: reg}
-	inflight := func() float64 {
+	inFlightNow := func() float64 {
 		if n := m.inflightOf.Load(); n != nil {
 			return float64(n.Load())
 		}
@@ -109,8 +109,8 @@ func newMetrics(processor string, reg prometheus.Registerer, workers int, latenc
 		aborts:         one("transactions_aborted_total", "Transactions aborted (exactly-once mode): their records are processed again."),
 		skipped:        one("records_skipped_total", "Records not processed again because the commit metadata of an earlier owner names them finished (precise resume)."),
 		metadataHolds:  one("metadata_holds_total", "Times a partition was held back because its commit metadata neared the broker's offset.metadata.max.bytes."),
-		inflight: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "inflight_records",
-			Help: "Records fetched and not yet finished.", ConstLabels: labels}, inflight),
+		inFlightGauge: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "inflight_records",
+			Help: "Records fetched and not yet finished.", ConstLabels: labels}, inFlightNow),
 		assigned: gauge("assigned_partitions", "Partitions currently owned by this instance."),
 		handlerSeconds: newShardedHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "handler_seconds", ConstLabels: labels,
 			Help: "Time spent in the handler per record.", Buckets: prometheus.ExponentialBuckets(0.00005, 2.5, 14)}, workers),
@@ -126,7 +126,7 @@ func newMetrics(processor string, reg prometheus.Registerer, workers int, latenc
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.consumed, m.produced, m.succeeded, m.failed, m.retried, m.deadLettered, m.parked, m.panics, m.backpressure, m.rebalances,
-		m.commits, m.commitFailures, m.aborts, m.skipped, m.metadataHolds, m.inflight, m.assigned, m.handlerSeconds, m.e2eSeconds, m.commitSeconds, m.committedOffset, m.lag} {
+		m.commits, m.commitFailures, m.aborts, m.skipped, m.metadataHolds, m.inFlightGauge, m.assigned, m.handlerSeconds, m.e2eSeconds, m.commitSeconds, m.committedOffset, m.lag} {
 		if err := reg.Register(c); err != nil {
 			m.unregister()
 			var are prometheus.AlreadyRegisteredError

@@ -116,9 +116,12 @@ func (p *Processor) Run(ctx context.Context) error {
 	router := retry.NewRouter(routes, cfg.name, cfg.keyOrderedRetries && cfg.ordering == KeyOrder && cfg.onError == nil, cfg.connectHeaders)
 	rebal.gates, rebal.router = gates, router
 	var txn *transactor
+	var gate *txnGate
 	if sess != nil {
+		gate = &txnGate{metaMax: cfg.metadataMaxBytes, holds: p.metrics.metadataHolds}
 		txn = &transactor{interval: cfg.commitInterval, log: log, sess: sess, ledger: ledger, queue: queue, router: router,
-			metrics: p.metrics, metaMax: cfg.metadataMaxBytes}
+			metrics: p.metrics, metaMax: cfg.metadataMaxBytes, gate: gate}
+		rebal.gate = gate
 	}
 	if cfg.onError == nil {
 		check := &topicCheck{name: cfg.name, inputs: cfg.topics, create: cfg.createTopics, routes: routes, log: log}
@@ -143,7 +146,7 @@ func (p *Processor) Run(ctx context.Context) error {
 
 	exec := &executor{
 		name: cfg.name, workers: cfg.workers, handler: p.handler, onError: cfg.onError, router: router,
-		concurrentOutputs: cfg.concurrentOutputs, txn: txn, client: cl, queue: queue, ledger: ledger, metrics: p.metrics,
+		concurrentOutputs: cfg.concurrentOutputs, gate: gate, client: cl, queue: queue, ledger: ledger, metrics: p.metrics,
 	}
 	handlerCtx, cancelHandlers := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelHandlers()

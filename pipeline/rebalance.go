@@ -29,6 +29,7 @@ type rebalancer struct {
 	committer     *committer
 	metrics       *metrics
 	group         string
+	gate          *txnGate // exactly-once mode; nil otherwise
 	// transactional: commits happen only in transactions (exactly-once);
 	// a revoke makes the current one abort instead.
 	transactional bool
@@ -55,7 +56,7 @@ func (r *rebalancer) onAssigned(ctx context.Context, cl *kgo.Client, assigned ma
 
 // committedOffsets reads the group's committed offsets and metadata of the
 // assigned partitions, waiting for pending transactional commits.
-func (r *rebalancer) committedOffsets(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) (map[topicPartition]committedOffset, error) {
+func (r *rebalancer) committedOffsets(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) (map[topicPartition]groupCommit, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	resp, err := kadm.NewClient(cl).FetchOffsets(kadm.RequireStable(ctx), r.group)
@@ -68,11 +69,11 @@ func (r *rebalancer) committedOffsets(ctx context.Context, cl *kgo.Client, assig
 	if err != nil {
 		return nil, err
 	}
-	out := map[topicPartition]committedOffset{}
+	out := map[topicPartition]groupCommit{}
 	for topic, parts := range assigned {
 		for _, p := range parts {
 			if o, ok := resp.Lookup(topic, p); ok && o.Err == nil && o.At >= 0 {
-				out[topicPartition{topic, p}] = committedOffset{at: o.At, meta: o.Metadata}
+				out[topicPartition{topic, p}] = groupCommit{at: o.At, meta: o.Metadata}
 			}
 		}
 	}
@@ -104,11 +105,16 @@ func (r *rebalancer) release(ctx context.Context, parts map[string][]int32, comm
 		r.gates.Open(ps.tp.topic, ps.tp.partition)
 	}
 	dropped := dropQueued(r.queue, r.ledger, func(t *task) bool { return gone[t.part] })
-	timeout := r.revokeTimeout
-	if r.noWait.Load() {
-		timeout = 0
+	if r.gate != nil {
+		for ps := range gone {
+			r.gate.dropParked(ps) // their outputs would go into a transaction that aborts
+		}
 	}
-	waitCtx, cancel := context.WithTimeout(ctx, timeout)
+	wait := r.revokeTimeout
+	if r.noWait.Load() {
+		wait = 0
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, wait)
 	finished := r.ledger.waitFor(waitCtx, func() bool {
 		for ps := range gone {
 			ps.mu.Lock()
@@ -122,7 +128,7 @@ func (r *rebalancer) release(ctx context.Context, parts map[string][]int32, comm
 	})
 	cancel()
 	if !finished {
-		r.log.Warn("revoke: records still running after timeout; they stay uncommitted", "timeout", r.revokeTimeout)
+		r.log.Warn("revoke: records still running after RevokeTimeout; they stay uncommitted", "revoke_timeout", r.revokeTimeout)
 	}
 	var err error
 	if commit && !r.transactional {
@@ -133,6 +139,11 @@ func (r *rebalancer) release(ctx context.Context, parts map[string][]int32, comm
 		err = r.committer.commitLocked(ctx, list)
 	}
 	owned := r.ledger.forget(gone)
+	if r.gate != nil {
+		for ps := range gone {
+			r.gate.dropParked(ps) // parked while the revoke waited
+		}
+	}
 	for ps := range gone {
 		part := fmt.Sprint(ps.tp.partition)
 		r.metrics.committedOffset.DeleteLabelValues(ps.tp.topic, part)

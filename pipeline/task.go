@@ -31,9 +31,11 @@ type task struct {
 	epoch   int32 // leader epoch
 	pending atomic.Int32
 	failed  atomic.Bool
-	// txn is the transaction gate t entered before producing (exactly-once
-	// mode), left when t settles.
-	txn *transactor
+	// gate is the transaction gate t was admitted through before producing
+	// (exactly-once mode), left when t settles; reserved is the metadata
+	// room it holds meanwhile.
+	gate     *txnGate
+	reserved int32
 	// out is the Context of the task's output records: the produce
 	// promise, one function for every record, finds the task through it
 	// without a closure allocated per output.
@@ -93,16 +95,22 @@ func (t *task) finish(l *ledger) {
 }
 
 // leaveTxn leaves the transaction gate once t is settled, so the
-// transaction that holds its outputs can end.
+// transaction that holds its outputs can end, and lets parked outputs of
+// its partition use the room it held.
 func (t *task) leaveTxn() {
-	if x := t.txn; x != nil {
-		t.txn = nil
-		x.leave()
+	if g := t.gate; g != nil {
+		t.gate = nil
+		g.leave(t.part, int(t.reserved))
+		t.reserved = 0
+		g.drain(t.part)
 	}
 }
 
 // abandon settles t unfinished: its offset stays uncommitted.
-func (t *task) abandon(l *ledger) { l.abandon(t.part, t.size) }
+func (t *task) abandon(l *ledger) {
+	l.abandon(t.part, t.size)
+	t.leaveTxn()
+}
 
 // abandonFailed settles t, which failed in a way that stops the processor,
 // once however many of its outputs failed.
@@ -112,7 +120,6 @@ func (t *task) abandonFailed(l *ledger, err error) {
 	}
 	l.fail(err)
 	t.abandon(l)
-	t.leaveTxn()
 }
 
 // dropQueued removes queued (not started) tasks that match from q and

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -23,13 +22,10 @@ import (
 // metadata, the finished records above it. Then it begins the next.
 //
 // Workers keep running handlers across transactions; only producing
-// pauses while a transaction ends. A record's outputs are produced inside
-// one transaction: the executor enters the gate (a read lock) before a
-// record's first output and leaves it when the last is acknowledged, and
-// end takes the write lock, so every record with outputs in the ending
-// transaction is finished, and recorded as such in the committed offsets,
-// when the transaction commits. A record is never committed as finished
-// without its outputs, nor its outputs without it.
+// pauses while a transaction ends (see txnGate): every record with outputs
+// in the ending transaction is finished, and recorded as such in the
+// committed offsets, when the transaction commits. A record is never
+// committed as finished without its outputs, nor its outputs without it.
 //
 // end runs on the fetcher's goroutine between polls: kgo forbids polling
 // while a transaction ends, and a rebalance then cannot interleave.
@@ -43,7 +39,7 @@ type transactor struct {
 	metrics  *metrics
 	metaMax  int
 
-	gate sync.RWMutex
+	gate *txnGate
 	next time.Time // when the current transaction is due to end
 }
 
@@ -53,27 +49,6 @@ func (x *transactor) begin() error {
 	return x.sess.Begin()
 }
 
-// enter is called before t's first output is produced. It reports false
-// (and settles t unfinished) if t belongs to a partition state that a
-// rebalance or an aborted transaction replaced: its record will be
-// processed again, so its outputs must not be written now.
-func (x *transactor) enter(t *task) bool {
-	x.gate.RLock()
-	t.part.mu.Lock()
-	stale := t.part.revoked
-	t.part.mu.Unlock()
-	if stale {
-		x.gate.RUnlock()
-		t.abandon(x.ledger)
-		return false
-	}
-	t.txn = x
-	return true
-}
-
-// leave is called once the record that entered is settled.
-func (x *transactor) leave() { x.gate.RUnlock() }
-
 // due reports whether the current transaction should end.
 func (x *transactor) due(now time.Time) bool { return !now.Before(x.next) }
 
@@ -82,9 +57,14 @@ func (x *transactor) due(now time.Time) bool { return !now.Before(x.next) }
 // partition restarts from its last committed state. Unless last, it begins
 // the next transaction.
 func (x *transactor) end(ctx context.Context, last bool) {
-	x.gate.Lock()
-	defer x.gate.Unlock()
+	x.gate.mu.Lock()
 	parts := x.ledger.owned()
+	defer func() {
+		x.gate.mu.Unlock()
+		for _, ps := range x.ledger.owned() {
+			x.gate.drain(ps)
+		}
+	}()
 	snap := snapshot(parts, x.metaMax)
 	start := time.Now()
 	rewrite := func(req *kmsg.TxnOffsetCommitRequest) error {
@@ -105,6 +85,9 @@ func (x *transactor) end(ctx context.Context, last bool) {
 		x.metrics.aborts.Inc()
 		dropped := x.ledger.restart(parts)
 		x.router.Forget()
+		for ps := range dropped {
+			x.gate.dropParked(ps)
+		}
 		n := dropQueued(x.queue, x.ledger, func(t *task) bool { return dropped[t.part] })
 		x.log.Info("transaction aborted; processing again from the last commit", "err", err, "dropped_queued", n)
 	}

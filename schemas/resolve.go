@@ -37,9 +37,9 @@ func resolve(writer, reader *Schema, v map[string]any) (map[string]any, error) {
 	return out.(map[string]any), nil
 }
 
-func project(reader *node, v any) (any, error) {
+func project(reader *Type, v any) (any, error) {
 	switch reader.kind {
-	case kindRecord:
+	case KindRecord:
 		m, ok := v.(map[string]any)
 		if !ok {
 			return nil, fmt.Errorf("record %s: writer value is %T, not a record", reader.name, v)
@@ -60,7 +60,7 @@ func project(reader *node, v any) (any, error) {
 			out[f.name] = pv
 		}
 		return out, nil
-	case kindArray:
+	case KindArray:
 		items, ok := v.([]any)
 		if !ok {
 			return nil, fmt.Errorf("writer value is %T, not an array", v)
@@ -74,7 +74,7 @@ func project(reader *node, v any) (any, error) {
 			out[i] = pv
 		}
 		return out, nil
-	case kindMap:
+	case KindMap:
 		m, ok := v.(map[string]any)
 		if !ok {
 			return nil, fmt.Errorf("writer value is %T, not a map", v)
@@ -88,15 +88,15 @@ func project(reader *node, v any) (any, error) {
 			out[k] = pv
 		}
 		return out, nil
-	case kindUnion:
+	case KindUnion:
 		return projectUnion(reader, v)
 	}
 	return v, nil
 }
 
 // projectUnion matches the writer's branch to the reader's by goavro's
-// branch name (see node.unionKey).
-func projectUnion(reader *node, v any) (any, error) {
+// branch name (see Type.UnionKey).
+func projectUnion(reader *Type, v any) (any, error) {
 	if v == nil {
 		return nil, nil // the encoder checks the reader has a null branch
 	}
@@ -106,7 +106,7 @@ func projectUnion(reader *node, v any) (any, error) {
 	}
 	for key, bv := range m {
 		for _, b := range reader.branches {
-			if b.unionKey() == key {
+			if b.UnionKey() == key {
 				pv, err := project(b, bv)
 				if err != nil {
 					return nil, err

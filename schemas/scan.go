@@ -2,25 +2,27 @@ package schemas
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"strings"
 )
 
 // maxZeroSizeItems caps the items of an array or map whose items encode to
 // zero bytes (e.g. an array of null): the input length cannot bound those.
 const maxZeroSizeItems = 1 << 16
 
-var stringNode = &node{kind: kindString, base: "string", minSize: 1}
+var stringNode = &Type{kind: KindString, base: "string", minSize: 1}
 
 // scan walks an Avro binary body against the writer schema without building
 // values, and returns the bytes after it. It exists because goavro trusts
 // block counts (an array header claiming 2^31 items makes it allocate tens
 // of gigabytes before noticing the input is short) and because its errors
 // do not say where in the record decoding stopped.
-func scan(n *node, b []byte) ([]byte, error) {
+func scan(n *Type, b []byte) ([]byte, error) {
 	switch n.kind {
-	case kindNull:
+	case KindNull:
 		return b, nil
-	case kindBoolean:
+	case KindBoolean:
 		if len(b) < 1 {
 			return nil, errShort("boolean", 1, b)
 		}
@@ -28,16 +30,16 @@ func scan(n *node, b []byte) ([]byte, error) {
 			return nil, fmt.Errorf("boolean byte 0x%02x is neither 0 nor 1", b[0])
 		}
 		return b[1:], nil
-	case kindInt, kindLong:
+	case KindInt, KindLong:
 		_, rest, err := readLong(b, n.base)
 		return rest, err
-	case kindFloat:
+	case KindFloat:
 		return skip(b, 4, "float")
-	case kindDouble:
+	case KindDouble:
 		return skip(b, 8, "double")
-	case kindFixed:
+	case KindFixed:
 		return skip(b, n.size, "fixed "+n.name)
-	case kindBytes, kindString:
+	case KindBytes, KindString:
 		l, rest, err := readLong(b, n.base+" length")
 		if err != nil {
 			return nil, err
@@ -46,19 +48,19 @@ func scan(n *node, b []byte) ([]byte, error) {
 			return nil, fmt.Errorf("%s length %d is negative", n.base, l)
 		}
 		if l > int64(len(rest)) {
-			return nil, fmt.Errorf("%s length %d exceeds the %d bytes remaining", n.base, l, len(rest))
+			return nil, fmt.Errorf("%s length %d exceeds the %s remaining", n.base, l, plural(int64(len(rest)), "byte"))
 		}
 		return rest[l:], nil
-	case kindEnum:
+	case KindEnum:
 		i, rest, err := readLong(b, "enum index")
 		if err != nil {
 			return nil, err
 		}
-		if i < 0 || i >= int64(n.symbols) {
-			return nil, fmt.Errorf("enum %s index %d out of range [0,%d)", n.name, i, n.symbols)
+		if i < 0 || i >= int64(len(n.symbols)) {
+			return nil, fmt.Errorf("enum %s index %d out of range [0,%d)", n.name, i, len(n.symbols))
 		}
 		return rest, nil
-	case kindUnion:
+	case KindUnion:
 		i, rest, err := readLong(b, "union index")
 		if err != nil {
 			return nil, err
@@ -67,23 +69,23 @@ func scan(n *node, b []byte) ([]byte, error) {
 			return nil, fmt.Errorf("union index %d out of range [0,%d)", i, len(n.branches))
 		}
 		return scan(n.branches[i], rest)
-	case kindRecord:
+	case KindRecord:
 		for _, f := range n.fields {
 			var err error
 			if b, err = scan(f.typ, b); err != nil {
-				return nil, fmt.Errorf("%s.%s: %w", n.name, f.name, err)
+				return nil, at(f.name, err)
 			}
 		}
 		return b, nil
-	case kindArray, kindMap:
+	case KindArray, KindMap:
 		return scanBlocks(n, b)
 	}
 	return nil, fmt.Errorf("internal: unhandled kind %d", n.kind)
 }
 
-func scanBlocks(n *node, b []byte) ([]byte, error) {
+func scanBlocks(n *Type, b []byte) ([]byte, error) {
 	itemMin := n.items.minSize
-	if n.kind == kindMap {
+	if n.kind == KindMap {
 		itemMin++ // the key's length
 	}
 	total := 0
@@ -107,19 +109,20 @@ func scanBlocks(n *node, b []byte) ([]byte, error) {
 			}
 		}
 		if itemMin > 0 && count > int64(len(b)/itemMin) {
-			return nil, fmt.Errorf("%s block claims %d items but only %d bytes remain", n.base, count, len(b))
+			return nil, fmt.Errorf("%s block of %s needs at least %s each, but only %s", n.base,
+				plural(count, "item"), plural(int64(itemMin), "byte"), remain(len(b)))
 		}
 		if total += int(count); itemMin == 0 && total > maxZeroSizeItems {
 			return nil, fmt.Errorf("%s holds more than %d zero-size items", n.base, maxZeroSizeItems)
 		}
 		for i := int64(0); i < count; i++ {
-			if n.kind == kindMap {
+			if n.kind == KindMap {
 				if b, err = scan(stringNode, b); err != nil {
-					return nil, fmt.Errorf("map key: %w", err)
+					return nil, at(fmt.Sprintf("[%d] key", total-int(count)+int(i)), err)
 				}
 			}
 			if b, err = scan(n.items, b); err != nil {
-				return nil, fmt.Errorf("[%d]: %w", total-int(count)+int(i), err)
+				return nil, at(fmt.Sprintf("[%d]", total-int(count)+int(i)), err)
 			}
 		}
 	}
@@ -145,5 +148,41 @@ func skip(b []byte, n int, what string) ([]byte, error) {
 }
 
 func errShort(what string, need int, b []byte) error {
-	return fmt.Errorf("%s needs %d bytes but only %d remain", what, need, len(b))
+	return fmt.Errorf("%s needs %s but only %s", what, plural(int64(need), "byte"), remain(len(b)))
+}
+
+// pathError is a scan error and where in the record it happened, written
+// as in the loader's messages: "lines[0].sku".
+type pathError struct {
+	path string
+	err  error
+}
+
+func (e *pathError) Error() string { return e.path + ": " + e.err.Error() }
+func (e *pathError) Unwrap() error { return e.err }
+
+// at puts step (a field name, or "[i]") in front of err's path.
+func at(step string, err error) error {
+	var p *pathError
+	if !errors.As(err, &p) {
+		return &pathError{path: step, err: err}
+	}
+	if strings.HasPrefix(p.path, "[") {
+		return &pathError{path: step + p.path, err: p.err}
+	}
+	return &pathError{path: step + "." + p.path, err: p.err}
+}
+
+func plural(n int64, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}
+
+func remain(n int) string {
+	if n == 1 {
+		return "1 byte remains"
+	}
+	return fmt.Sprintf("%d bytes remain", n)
 }

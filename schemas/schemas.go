@@ -3,9 +3,16 @@
 //
 // The .avsc files in this directory are embedded; Load compiles them into a
 // Set, and a Serde encodes and decodes with that Set in one of two wire
-// formats (see Format). Decode resolves whatever version the producer wrote
-// to the latest version this binary knows, so consumers can be deployed
-// before or after producers that add fields with defaults.
+// formats (see Format). A Codec is the typed form of a Serde for one record,
+// for pipeline.Typed; Schema.Type is a schema's parsed form, for code that
+// maps other data onto it (the loader).
+//
+// Decode resolves whatever version the producer wrote to the latest version
+// this binary knows, so a consumer that knows a new version (fields added
+// with defaults) reads records of the old and the new. In single-object
+// format a consumer knows only the versions embedded in it, so it must be
+// deployed before producers of a newer version; with a registry it fetches
+// the writer's schema and reads versions newer than its own as well.
 //
 // # Native values
 //
@@ -71,8 +78,12 @@ type Schema struct {
 	// Text is the schema JSON as written in the file.
 	Text string
 
-	root *node
+	root *Type
 }
+
+// Type returns the schema's parsed form, a record Type: its fields, their
+// types and defaults, for code that maps other data onto the schema.
+func (s *Schema) Type() *Type { return s.root }
 
 // String names the schema for messages: "sluice.orders.OrderPlaced v2".
 func (s *Schema) String() string {
@@ -166,7 +177,7 @@ func compile(text string) (*Schema, error) {
 	if err != nil {
 		return nil, err
 	}
-	if root.kind != kindRecord {
+	if root.kind != KindRecord {
 		return nil, fmt.Errorf("top-level type is %q, want a record", root.base)
 	}
 	codec, err := goavro.NewCodec(text)

@@ -48,7 +48,7 @@ func TestLatestAcceptsShortAndFullNames(t *testing.T) {
 	}{
 		{name: OrderPlaced, wantName: OrderPlaced, wantVersion: 2},
 		{name: "OrderPlaced", wantName: OrderPlaced, wantVersion: 2},
-		{name: "OrderStatus", wantName: OrderStatus, wantVersion: 1},
+		{name: "OrderStatus", wantName: OrderStatus, wantVersion: 2},
 		{name: "sluice.orders.Nope", wantErr: ErrUnknownSchema},
 		{name: "orders.OrderPlaced", wantErr: ErrUnknownSchema},
 		{name: "", wantErr: ErrUnknownSchema},

@@ -144,7 +144,7 @@ func (s *Serde) DecodeAny(ctx context.Context, b []byte) (*Schema, map[string]an
 	}
 	v, err := decodeBody(writer, body)
 	if err != nil {
-		return nil, nil, fmt.Errorf("decode: %w", err)
+		return nil, nil, fmt.Errorf("decode %s: %w", writer.Name, err)
 	}
 	return writer, v, nil
 }
@@ -173,31 +173,41 @@ func (s *Serde) writerSchema(ctx context.Context, b []byte) (*Schema, []byte, er
 }
 
 // decodeBody decodes an Avro binary body that must be exactly one value of
-// writer. Errors wrap ErrMalformed.
+// writer. Errors wrap ErrMalformed; they name writer's version but not its
+// name, which the caller's "decode <name>:" already gives.
 func decodeBody(writer *Schema, body []byte) (v map[string]any, err error) {
 	rest, err := scan(writer.root, body)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s body of %d bytes: %v", ErrMalformed, writer, len(body), err)
+		return nil, fmt.Errorf("%w (%s, %d bytes): %v", ErrMalformed, version(writer), len(body), err)
 	}
 	if len(rest) > 0 {
-		return nil, fmt.Errorf("%w: %d trailing bytes after the %d-byte %s body", ErrMalformed, len(rest), len(body)-len(rest), writer)
+		return nil, fmt.Errorf("%w (%s): %d trailing bytes after the %d-byte record", ErrMalformed, version(writer), len(rest), len(body)-len(rest))
 	}
 	// scan has checked the structure, so goavro should neither fail nor
 	// panic; guard anyway, since one poison message must not kill a consumer.
 	defer func() {
 		if r := recover(); r != nil {
-			v, err = nil, fmt.Errorf("%w: %s body: decoder panicked: %v", ErrMalformed, writer, r)
+			v, err = nil, fmt.Errorf("%w (%s): decoder panicked: %v", ErrMalformed, version(writer), r)
 		}
 	}()
 	native, _, err := writer.Codec.NativeFromBinary(body)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s body: %v", ErrMalformed, writer, err)
+		return nil, fmt.Errorf("%w (%s): %v", ErrMalformed, version(writer), err)
 	}
 	m, ok := native.(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("%w: %s body decoded to %T, not a record", ErrMalformed, writer, native)
+		return nil, fmt.Errorf("%w (%s): decoded to %T, not a record", ErrMalformed, version(writer), native)
 	}
 	return m, nil
+}
+
+// version says which version of its record s is: "v2", or the fingerprint
+// of a registry schema that is not embedded.
+func version(s *Schema) string {
+	if s.Version == 0 {
+		return fmt.Sprintf("fingerprint 0x%016x", s.Fingerprint)
+	}
+	return fmt.Sprintf("v%d", s.Version)
 }
 
 // NewDefaultSerde returns a Serde over the embedded schemas in single-object

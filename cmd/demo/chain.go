@@ -13,41 +13,32 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluice-dev/sluice/pipeline"
-	"github.com/sluice-dev/sluice/processors/decide"
+	"github.com/sluice-dev/sluice/processors/chain"
 	"github.com/sluice-dev/sluice/processors/order"
-	"github.com/sluice-dev/sluice/processors/score"
 	"github.com/sluice-dev/sluice/processors/status"
-	"github.com/sluice-dev/sluice/processors/validate"
 	"github.com/sluice-dev/sluice/schemas"
 )
 
-// stages are the processors of the chain, in pipeline order: the consumer
-// group (named like the standalone binary, whose default group it is), the
-// input topic and the handler.
-var stages = []struct {
-	group, input string
-	handler      func(c config, serde *schemas.Serde) pipeline.Handler
-}{
-	{"validate", order.TopicPlaced, func(_ config, serde *schemas.Serde) pipeline.Handler {
-		return validate.Handler(serde, validate.Topics{}, time.Now)
-	}},
-	{"score", order.TopicValidated, func(c config, serde *schemas.Serde) pipeline.Handler {
-		model := score.NewModel(score.DefaultSeed, c.modelTrees, score.DefaultDepth)
-		return score.Handler(serde, model, score.Topics{}, time.Now)
-	}},
-	{"decide", order.TopicScored, func(_ config, serde *schemas.Serde) pipeline.Handler {
-		return decide.Handler(serde, decide.Policy{}, decide.Topics{}, time.Now)
-	}},
+// stages are the processors of the chain, in pipeline order, each in the
+// consumer group named like the standalone binary, whose default group it is.
+var stages = chain.All()
+
+// stageConfig is what the demo runs the stages with: the binaries' defaults
+// but for the model's size (--model-trees).
+func stageConfig(c config) chain.Config {
+	sc := chain.DefaultConfig()
+	sc.ModelTrees = c.modelTrees
+	return sc
 }
 
 // commitInterval is shorter than the library's 1s default: a demo run lasts
 // seconds, and the run ends only once everything is committed.
 const commitInterval = 200 * time.Millisecond
 
-// chain is the three processors running in this process, each in its own
+// running is the three processors running in this process, each in its own
 // consumer group as if it were its own binary. Each Run has a goroutine,
 // which stop waits for; a failure is reported on failed.
-type chain struct {
+type running struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	failed chan error // buffered for every processor, so no Run blocks on it
@@ -55,12 +46,22 @@ type chain struct {
 
 // startChain builds validate, score and decide with the library and runs
 // them against the broker at addr.
-func startChain(c config, addr string, serde *schemas.Serde, log *slog.Logger) (*chain, error) {
+func startChain(c config, addr string, serde *schemas.Serde, log *slog.Logger) (*running, error) {
+	sc := stageConfig(c)
 	procs := make([]*pipeline.Processor, len(stages))
 	for i, s := range stages {
-		p, err := pipeline.New(s.group, s.handler(c, serde),
-			pipeline.Topics(s.input),
+		h, err := s.Handler(serde, sc)
+		if err != nil {
+			return nil, err
+		}
+		maxInFlight := s.MaxInFlight
+		if maxInFlight == 0 {
+			maxInFlight = pipeline.DefaultMaxInFlightRecords
+		}
+		p, err := pipeline.New(s.Name, h,
+			pipeline.Topics(sc.Topics.Of(s.Input)),
 			pipeline.Workers(c.workers),
+			pipeline.MaxInFlight(maxInFlight, pipeline.DefaultMaxInFlightBytes),
 			pipeline.CommitInterval(commitInterval),
 			pipeline.ClientOptions(kgo.SeedBrokers(addr)),
 			pipeline.Logger(log),
@@ -71,7 +72,7 @@ func startChain(c config, addr string, serde *schemas.Serde, log *slog.Logger) (
 		procs[i] = p
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	ch := &chain{cancel: cancel, failed: make(chan error, len(procs))}
+	ch := &running{cancel: cancel, failed: make(chan error, len(procs))}
 	for _, p := range procs {
 		ch.wg.Add(1)
 		go func() {
@@ -89,7 +90,7 @@ func startChain(c config, addr string, serde *schemas.Serde, log *slog.Logger) (
 // processors' failures, if any. A processor stopped while still starting
 // up returns the cancellation as an error; that is the stop asked for, not
 // a failure.
-func (ch *chain) stop() error {
+func (ch *running) stop() error {
 	ch.cancel()
 	ch.wg.Wait()
 	close(ch.failed)

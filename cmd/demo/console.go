@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -18,6 +20,9 @@ import (
 type console struct {
 	out, errOut io.Writer
 	tty         bool
+	// enter, when not nil, is a terminal's input on which the user can
+	// press Enter: the demo then keeps its views up until they do.
+	enter io.Reader
 
 	mu   sync.Mutex
 	open bool // a progress line is on the terminal without its newline
@@ -27,9 +32,10 @@ func newConsole(out, errOut io.Writer) *console {
 	return &console{out: out, errOut: errOut, tty: isTerminal(out)}
 }
 
-// isTerminal reports whether w is a character device, such as a terminal.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
+// isTerminal reports whether v (a reader or a writer) is a character
+// device, such as a terminal.
+func isTerminal(v any) bool {
+	f, ok := v.(*os.File)
 	if !ok {
 		return false
 	}
@@ -47,6 +53,22 @@ func (c *console) progress(line string) {
 		return
 	}
 	fmt.Fprintln(c.out, line)
+}
+
+// waitForEnter waits until the user presses Enter (a line, or the end of
+// the input) or ctx ends. The read cannot be cancelled: when ctx ends
+// first, the reading goroutine stays blocked until the process exits,
+// which follows at once.
+func (c *console) waitForEnter(ctx context.Context) {
+	pressed := make(chan struct{})
+	go func() {
+		_, _ = bufio.NewReader(c.enter).ReadString('\n')
+		close(pressed)
+	}()
+	select {
+	case <-pressed:
+	case <-ctx.Done():
+	}
 }
 
 // printf writes a message on a line of its own, after the progress line.

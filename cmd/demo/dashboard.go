@@ -57,7 +57,7 @@ func startDashboard(addr, broker string, log *slog.Logger) (*lagDashboard, error
 	}
 	groups := make([]string, len(stages))
 	for i, s := range stages {
-		groups[i] = s.group
+		groups[i] = s.Name
 	}
 	reader := groupsYetToJoin{snapshot.NewReader(kadm.NewClient(cl), snapshot.Groups(groups...))}
 	// Rates over 10s rather than lagmon's 30s: the run is over before 30s.

@@ -27,7 +27,7 @@ const (
 
 // run is main without the process: it parses args, runs the demo and
 // returns the exit status.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	c, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
@@ -37,6 +37,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	con := newConsole(stdout, stderr)
+	if con.tty && isTerminal(stdin) {
+		con.enter = stdin
+	}
 	log := slog.New(slog.NewTextHandler(con.stderr(), &slog.HandlerOptions{Level: c.logLevel}))
 	sum, err := demo(ctx, c, con, log)
 	switch {
@@ -144,6 +147,7 @@ func demo(ctx context.Context, c config, con *console, log *slog.Logger) (*summa
 		brokerAddr:  b.addr,
 		statusURL:   sv.url,
 		keepRunning: c.keepRunning,
+		untilEnter:  !c.keepRunning && con.enter != nil,
 	}
 	if !c.keepRunning {
 		// Check again after the graceful stop's final commits.
@@ -158,6 +162,14 @@ func demo(ctx context.Context, c config, con *console, log *slog.Logger) (*summa
 	sum.examples = fetchExamples(ctx, sv.url, sum.after.examples)
 	con.printf("%s", sum)
 	if !c.keepRunning {
+		if sum.untilEnter {
+			views := "The status view " + sv.url
+			if dash.url != "" {
+				views += " and the dashboard " + dash.url + "/"
+			}
+			con.printf("\n%s stay up so you can look around (the processors have stopped; --keep-running keeps them too).\nPress Enter or Ctrl-C to end.\n", views)
+			con.waitForEnter(ctx)
+		}
 		return sum, nil
 	}
 
@@ -225,7 +237,7 @@ const settleGrace = 2 * time.Second
 // then it returns what this run produced and the offsets. It returns early
 // with an error when ctx ends, a processor fails or producing fails; in
 // every case produced has been received from before it returns.
-func awaitDone(ctx context.Context, adm *kadm.Client, t *tally, ch *chain, produced <-chan produceResult,
+func awaitDone(ctx context.Context, adm *kadm.Client, t *tally, ch *running, produced <-chan produceResult,
 	con *console, began time.Time) (sent, []stageOffsets, error) {
 	var newRecords sent
 	delivered := false
@@ -300,6 +312,14 @@ func printHeader(con *console, c config, b *broker, sv *statusView, dash *lagDas
 		if dash.note != "" {
 			dashLine += " (" + dash.note + ")"
 		}
+		switch {
+		case c.keepRunning:
+			dashLine += "\n               up until Ctrl-C (--keep-running)"
+		case con.enter != nil:
+			dashLine += "\n               stays up after the run until you press Enter"
+		default:
+			dashLine += "\n               the run ends by itself within seconds: add --keep-running to keep it up"
+		}
 	}
 	dir, err := filepath.Abs(c.dataDir)
 	if err != nil {
@@ -317,8 +337,10 @@ func printHeader(con *console, c config, b *broker, sv *statusView, dash *lagDas
 }
 
 func progressLine(elapsed time.Duration, c counts, rate float64, lag int64) string {
-	line := fmt.Sprintf("%6.1fs  in %s  validated %s  scored %s  decided %s  %s/s  lag %s",
-		elapsed.Seconds(), num(c.placed), num(c.validated), num(c.scored), num(c.decided), num(int(rate+0.5)), num(lag))
+	// Validate's rejections go straight to orders.decided, so decided runs
+	// ahead of scored by them: the line says how many.
+	line := fmt.Sprintf("%6.1fs  in %s  validated %s  scored %s  decided %s (%s rejected by validate, unscored)  %s/s  lag %s",
+		elapsed.Seconds(), num(c.placed), num(c.validated), num(c.scored), num(c.decided), num(c.byValidate), num(int(rate+0.5)), num(lag))
 	if c.poison > 0 {
 		line += fmt.Sprintf("  dead-lettered %d/%d", c.poisonDLQ, c.poison)
 	}

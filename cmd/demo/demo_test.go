@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -90,6 +91,17 @@ func TestDemoDecidesEveryOrderDeadLettersThePoisonThenResumesWithNothingToDo(t *
 	if a.decided != orders {
 		t.Fatalf("first run: %d of %d orders decided\n%s", a.decided, orders, out)
 	}
+	// decided runs ahead of scored by validate's rejections, and the
+	// output says so.
+	if a.byValidate == 0 || a.decided-a.byValidate != a.scored {
+		t.Errorf("first run: %d decided, %d of them by validate, %d scored; want decided = scored + validate's rejections", a.decided, a.byValidate, a.scored)
+	}
+	if want := fmt.Sprintf("decided %s (%s rejected by validate, unscored)", num(a.decided), num(a.byValidate)); !strings.Contains(out, want) {
+		t.Errorf("first run's progress lacks %q:\n%s", want, out)
+	}
+	if want := fmt.Sprintf("(%s by decide after scoring, %s rejected by validate without scoring)", num(a.scored), num(a.byValidate)); !strings.Contains(out, want) {
+		t.Errorf("first run's summary lacks %q:\n%s", want, out)
+	}
 	if a.confirmed+a.rejected != orders || a.confirmed == 0 || a.rejected == 0 {
 		t.Fatalf("first run: %d confirmed + %d rejected, want both kinds adding up to %d\n%s", a.confirmed, a.rejected, orders, out)
 	}
@@ -109,7 +121,8 @@ func TestDemoDecidesEveryOrderDeadLettersThePoisonThenResumesWithNothingToDo(t *
 	}
 	for _, want := range []string{"committed offsets = end offsets", "yes", "orders/s end to end", "top rejection reasons",
 		"every poison record dead-lettered", "3 in orders.dlq", "nothing stalled behind them",
-		"go run ./cmd/dlq inspect --topic orders.dlq --brokers " + sum.brokerAddr, "dashboard    http://127.0.0.1:"} {
+		"go run ./cmd/dlq inspect --topic orders.dlq --brokers " + sum.brokerAddr, "dashboard    http://127.0.0.1:",
+		"the run ends by itself within seconds: add --keep-running to keep it up"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("first run's output lacks %q:\n%s", want, out)
 		}
@@ -188,6 +201,69 @@ func TestDashboardAnswersWhileTheDemoRuns(t *testing.T) {
 	}
 }
 
+// TestOnATerminalTheViewsStayUpUntilEnter runs the demo as on a terminal
+// (its console has an input to press Enter on): after the summary the
+// status view and the dashboard stay up, with a line saying so, until
+// Enter; the run itself ended as usual.
+func TestOnATerminalTheViewsStayUpUntilEnter(t *testing.T) {
+	args := append(testArgs(), "--data-dir", filepath.Join(t.TempDir(), "data"), "--orders", writeOrders(t, 5, 30), "--poison", "0")
+	c, err := parseFlags(args, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out, errOut syncBuffer
+	enter, press := io.Pipe()
+	defer press.Close()
+	con := newConsole(&out, &errOut)
+	con.enter = enter
+	done := make(chan *summary, 1)
+	go func() {
+		sum, err := demo(ctx, c, con, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Errorf("demo: %v", err)
+		}
+		done <- sum
+	}()
+
+	holding := regexp.MustCompile(`The status view (http://\S+) and the dashboard (http://\S+/) stay up .*\nPress Enter or Ctrl-C to end\.`)
+	var m []string
+	for deadline := time.Now().Add(30 * time.Second); m == nil; {
+		select {
+		case <-done:
+			t.Fatalf("the demo ended without waiting for Enter:\n%s", out.String())
+		default:
+		}
+		if m = holding.FindStringSubmatch(out.String()); m == nil && time.Now().After(deadline) {
+			t.Fatalf("the demo did not say the views stay up until Enter:\n%s%s", out.String(), errOut.String())
+		}
+		time.Sleep(20 * time.Millisecond) // polling a condition with a deadline
+	}
+	for _, url := range []string{m[1] + "/readyz", m[2]} {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatalf("GET %s while waiting for Enter: %v", url, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s while waiting for Enter: %s", url, resp.Status)
+		}
+	}
+	if !strings.Contains(out.String(), "stays up after the run until you press Enter") || !strings.Contains(out.String(), "it is up until you press Enter") {
+		t.Errorf("the header and the summary do not say the views stay up until Enter:\n%s", out.String())
+	}
+	if _, err := press.Write([]byte("\n")); err != nil {
+		t.Fatal(err)
+	}
+	if sum := <-done; sum == nil || sum.exitStatus() != exitOK {
+		t.Fatalf("after Enter: summary %+v, want a complete run\n%s", sum, out.String())
+	}
+	if _, err := http.Get(m[2]); err == nil {
+		t.Errorf("the dashboard still answers on %s after Enter", m[2])
+	}
+}
+
 func TestListenTakesAFreePortWhenTheAddressIsBusy(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -245,7 +321,7 @@ func TestRunExitStatusForUsage(t *testing.T) {
 	}
 	for _, c := range cases {
 		var out, errOut bytes.Buffer
-		if got := run(context.Background(), c.args, &out, &errOut); got != c.want {
+		if got := run(context.Background(), c.args, nil, &out, &errOut); got != c.want {
 			t.Errorf("run %v = %d, want %d\n%s%s", c.args, got, c.want, out.String(), errOut.String())
 		}
 	}
@@ -253,7 +329,7 @@ func TestRunExitStatusForUsage(t *testing.T) {
 
 func TestHelpNamesEveryOptionAndItsVariable(t *testing.T) {
 	var errOut bytes.Buffer
-	run(context.Background(), []string{"--help"}, io.Discard, &errOut)
+	run(context.Background(), []string{"--help"}, nil, io.Discard, &errOut)
 	for _, want := range []string{"--data-dir", "$SLUICE_DEMO_DATA_DIR", "--fresh", "--orders", "--generate", "--keep-running", "--status-addr", "--dashboard-addr", "--poison", "--model-trees", "--log-level"} {
 		if !strings.Contains(errOut.String(), want) {
 			t.Errorf("--help lacks %q", want)

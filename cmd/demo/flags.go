@@ -9,6 +9,8 @@ import (
 	"runtime"
 
 	"github.com/sluice-dev/sluice/internal/envflag"
+	"github.com/sluice-dev/sluice/internal/logflag"
+	"github.com/sluice-dev/sluice/internal/ports"
 	"github.com/sluice-dev/sluice/processors/score"
 )
 
@@ -30,7 +32,12 @@ at once, and the summary shows how to inspect and replay them.
 
 It prints one progress line a second, stops by itself once every order has
 been decided, then prints a summary and checks that every group committed
-exactly up to the end of its input. Exit status 0 means all orders were
+exactly up to the end of its input. "decided" counts validate's rejections,
+which go to orders.decided without being scored, so it can run ahead of
+"scored": the progress line and the summary say by how many. On a terminal
+the status view and the dashboard then stay up until you press Enter (or
+Ctrl-C); elsewhere (a pipe, CI) the run ends by itself, and --keep-running
+keeps everything up, processors included. Exit status 0 means all orders were
 decided, every poison record is in orders.dlq and every committed offset
 equals its end offset; 1 means they were not or something failed; 2 is a
 usage error; 130 means interrupted (run it again to resume: orders and
@@ -72,8 +79,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Int64Var(&c.seed, "seed", 42, "ordergen seed for --generate (42 gives the orders of testdata/orders.jsonl)")
 	fs.IntVar(&c.partitions, "partitions", 6, "partitions of each topic the demo creates (existing topics are kept as they are)")
 	fs.IntVar(&c.brokerPort, "broker-port", 9092, "port of the embedded broker on 127.0.0.1, for kcat or the standalone binaries; if busy, a free port is used and printed")
-	fs.StringVar(&c.statusAddr, "status-addr", "127.0.0.1:8080", "address of the order-status HTTP view (GET /orders/{id}); if busy, a free port is used and printed")
-	fs.StringVar(&c.dashAddr, "dashboard-addr", "127.0.0.1:9308", "address of the live lag dashboard (as go run ./cmd/lagmon serves it; Prometheus metrics on /metrics); if busy, a free port is used and printed; empty: no dashboard")
+	statusAddr, _ := ports.Default("demo", "status-addr")
+	dashAddr, _ := ports.Default("demo", "dashboard-addr")
+	fs.StringVar(&c.statusAddr, "status-addr", statusAddr, "address of the order-status HTTP view (GET /orders/{id}); if busy, a free port is used and printed")
+	fs.StringVar(&c.dashAddr, "dashboard-addr", dashAddr, "address of the live lag dashboard (as go run ./cmd/lagmon serves it; Prometheus metrics on /metrics); if busy, a free port is used and printed; empty: no dashboard")
 	fs.IntVar(&c.poison, "poison", 5, "unreadable records (JSON, random bytes, another schema, truncated Avro) to produce to orders with the orders, keyed poison-1, poison-2...; they end in orders.dlq (0: none)")
 	fs.IntVar(&c.modelTrees, "model-trees", score.DefaultTrees, "trees in the fraud model: the CPU cost of the score stage grows linearly with it")
 	fs.IntVar(&c.workers, "workers", runtime.GOMAXPROCS(0), "handlers each processor runs at once")
@@ -87,8 +96,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return config{}, fmt.Errorf("unexpected argument %q (options start with --)", fs.Arg(0))
 	}
 	fs.Visit(func(f *flag.Flag) { c.ordersSet = c.ordersSet || f.Name == "orders" })
-	if err := c.logLevel.UnmarshalText([]byte(logLevel)); err != nil {
-		return config{}, fmt.Errorf("--log-level %q: want debug, info, warn or error", logLevel)
+	var err error
+	if c.logLevel, err = logflag.Parse(logLevel); err != nil {
+		return config{}, err
 	}
 	switch {
 	case c.dataDir == "":

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+
+	"github.com/sluice-dev/sluice/processors/chain"
 )
 
 // stageOffsets compares a processor group's committed offsets with the end
@@ -29,16 +31,17 @@ func checkOffsets(ctx context.Context, adm *kadm.Client) ([]stageOffsets, kadm.L
 	}
 	out := make([]stageOffsets, len(stages))
 	for i, s := range stages {
-		committed, err := adm.FetchOffsets(ctx, s.group)
+		group, input := s.Name, chain.Topics{}.Of(s.Input)
+		committed, err := adm.FetchOffsets(ctx, group)
 		if err == nil {
 			err = committed.Error()
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("fetch committed offsets of group %s: %w", s.group, err)
+			return nil, nil, fmt.Errorf("fetch committed offsets of group %s: %w", group, err)
 		}
-		so := stageOffsets{group: s.group, topic: s.input, equal: true}
+		so := stageOffsets{group: group, topic: input, equal: true}
 		ends.Each(func(e kadm.ListedOffset) {
-			if e.Topic != s.input {
+			if e.Topic != input {
 				return
 			}
 			var at int64

@@ -143,7 +143,7 @@ func produceOrders(ctx context.Context, cl *kgo.Client, serde *schemas.Serde, or
 		now := time.Now()
 		var statuses, placed []*kgo.Record
 		for i, p := range batch {
-			s, err := order.Encode(ctx, serde, order.Status{OrderID: p.OrderID, State: order.StateAccepted, Stage: "demo", ChangedAt: now})
+			s, err := order.Encode(ctx, serde, order.Status{OrderID: p.OrderID, State: order.StateAccepted, Stage: "demo", ChangedAt: now, Rank: order.RankAccepted})
 			if err != nil {
 				return n, err
 			}

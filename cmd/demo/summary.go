@@ -15,6 +15,7 @@ import (
 type summary struct {
 	interrupted bool
 	keepRunning bool // the status view stays up after the summary
+	untilEnter  bool // the status view stays up until the user presses Enter
 	source      string
 	before      counts // when the run started (a previous run's work)
 	after       counts
@@ -88,7 +89,8 @@ func (s *summary) String() string {
 	fmt.Fprintf(&b, "  orders in     %7s   (%s)\n", num(a.placed), thisRun)
 	fmt.Fprintf(&b, "  validated     %7s   (%s rejected by validate)\n", num(a.validated), num(a.placed-a.validated))
 	fmt.Fprintf(&b, "  scored        %7s\n", num(a.scored))
-	fmt.Fprintf(&b, "  decided       %7s\n", num(a.decided))
+	fmt.Fprintf(&b, "  decided       %7s   (%s by decide after scoring, %s rejected by validate without scoring)\n",
+		num(a.decided), num(a.decided-a.byValidate), num(a.byValidate))
 	fmt.Fprintf(&b, "    confirmed   %7s%s\n", num(a.confirmed), pct(a.confirmed))
 	fmt.Fprintf(&b, "    rejected    %7s%s\n", num(a.rejected), pct(a.rejected))
 	if a.badRecords > 0 {
@@ -124,8 +126,11 @@ func (s *summary) String() string {
 
 	if len(s.examples) > 0 {
 		until := "it stops with the demo; add --keep-running to try these yourself"
-		if s.keepRunning {
+		switch {
+		case s.keepRunning:
 			until = "it is still up"
+		case s.untilEnter:
+			until = "it is up until you press Enter"
 		}
 		fmt.Fprintf(&b, "\n  ask the status view about an order (%s):\n", until)
 		for _, e := range s.examples {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sluice-dev/sluice/deadletter"
 	"github.com/sluice-dev/sluice/processors/order"
+	"github.com/sluice-dev/sluice/processors/validate"
 	"github.com/sluice-dev/sluice/schemas"
 )
 
@@ -35,6 +36,7 @@ type tally struct {
 	seen       map[string]map[string]bool // topic -> keys: order IDs and poison keys
 	confirmed  int
 	rejected   int
+	byValidate int            // decisions validate made: rejections that skip score
 	reasons    map[string]int // rejection reason, numbers elided -> orders
 	examples   map[string]string
 	badRecords int             // orders.decided records that did not decode
@@ -156,6 +158,9 @@ func (t *tally) decided(id string, d order.Decided) {
 		return
 	}
 	t.rejected++
+	if d.Stage == validate.Stage {
+		t.byValidate++
+	}
 	t.reasons[d.Stage+": "+reasonKind(d.Reason)]++
 	t.example("rejected by "+d.Stage, id)
 }
@@ -194,6 +199,7 @@ func (t *tally) has(topic, id string) bool {
 type counts struct {
 	placed, validated, scored, decided int
 	confirmed, rejected                int
+	byValidate                         int           // of decided: rejected by validate, never scored
 	reasons                            []reasonCount // most frequent first
 	examples                           map[string]string
 	badRecords                         int
@@ -227,6 +233,7 @@ func (t *tally) counts() counts {
 		decided:    len(t.seen[order.TopicDecided]),
 		confirmed:  t.confirmed,
 		rejected:   t.rejected,
+		byValidate: t.byValidate,
 		examples:   make(map[string]string, len(t.examples)),
 		badRecords: t.badRecords,
 		poison:     t.poisonIn,

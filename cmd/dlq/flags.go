@@ -6,12 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sluice-dev/sluice/deadletter"
 	"github.com/sluice-dev/sluice/internal/envflag"
+	"github.com/sluice-dev/sluice/internal/logflag"
 	"github.com/sluice-dev/sluice/pipeline/kafkaconn"
 )
 
@@ -27,8 +29,9 @@ var errHelp = errors.New("help shown")
 
 // common holds the flags every command has.
 type common struct {
-	conn  kafkaconn.Config
-	topic string
+	conn     kafkaconn.Config
+	topic    string
+	logLevel string
 }
 
 func (c *common) register(fs *flag.FlagSet) {
@@ -36,6 +39,7 @@ func (c *common) register(fs *flag.FlagSet) {
 	c.conn.ClientID = "sluice-dlq"
 	c.conn.RegisterFlags(fs)
 	fs.StringVar(&c.topic, "topic", "", "dead-letter topic to work on, e.g. orders.dlq (required)")
+	fs.StringVar(&c.logLevel, "log-level", "info", "level of log messages on stderr: debug, info, warn or error (results go to stdout either way)")
 }
 
 // open opens the --topic on the cluster the connection flags reach.
@@ -59,7 +63,7 @@ type filterFlags struct {
 
 func (f *filterFlags) register(fs *flag.FlagSet, limitUsage string) {
 	fs.StringVar(&f.errorContains, "error-contains", "", "only records whose error message or class contains this text (any case)")
-	fs.Func("key", "only records with exactly this key (as text)", func(s string) error { f.key = &s; return nil })
+	fs.Func("key", "only records with exactly this key, given as `text`", func(s string) error { f.key = &s; return nil })
 	fs.StringVar(&f.since, "since", "", "only records dead-lettered at or after TIME: RFC 3339, a date, or an age like 2h or \"90m ago\"")
 	fs.StringVar(&f.until, "until", "", "only records dead-lettered before TIME (same forms as --since)")
 	fs.StringVar(&f.partitions, "partition", "", "only these partitions of the dead-letter topic, comma-separated")
@@ -129,5 +133,10 @@ func parse(fs *flag.FlagSet, c *common, args []string, con console, synopsis str
 	if c.topic == "" {
 		return usageError{errors.New("--topic is required: the dead-letter topic, e.g. orders.dlq")}
 	}
+	log, err := logflag.New(c.logLevel, con.err)
+	if err != nil {
+		return usageError{err}
+	}
+	slog.SetDefault(log)
 	return nil
 }

@@ -24,7 +24,8 @@ on stderr. Fields: topic, partition, offset, timestamp, dead_lettered_at,
 age_seconds, key (text, or null when not UTF-8), key_base64, header_format
 (sluice, connect or none), attempts, error_class, error, first_failure,
 last_failure, origin {topic, partition, offset, timestamp}, processor, due,
-parked, replayed_from. Missing values are null or "".`
+parked, replayed_from, replays (0: never replayed). Missing values are null
+or "".`
 
 const inspectSynopsis = `usage: dlq inspect --topic <dlq topic> [filters] [--json] [--format F | --registry-url URL]
 

@@ -153,3 +153,43 @@ func TestPurgeConfirmsWithTheTopicName(t *testing.T) {
 		t.Errorf("purge past the end: exit %d, %s", r.code, r.err)
 	}
 }
+
+// TestReplaySummarySaysHowManyEarlierReplaysCameBack replays, lets one
+// replayed record come back to the DLQ as the runtime writes it, and
+// replays again: the second run leaves it out and says so, and
+// --include-refailed sends it.
+func TestReplaySummarySaysHowManyEarlierReplaysCameBack(t *testing.T) {
+	c := kafkatest.NewFake(t)
+	c.CreateTopic(t, "orders", 1, nil)
+	c.CreateTopic(t, "orders.dlq", 1, nil)
+	brokers := c.Brokers()
+	h := func(k, v string) kgo.RecordHeader { return kgo.RecordHeader{Key: k, Value: []byte(v)} }
+	cl := c.Client(t, kgo.DefaultProduceTopic("orders.dlq"))
+	produce := func(key string, extra ...kgo.RecordHeader) {
+		t.Helper()
+		hs := append([]kgo.RecordHeader{h(failure.HeaderAttempts, "3"), h(failure.HeaderErrorClass, "permanent"), h(failure.HeaderError, "rejected"),
+			h(failure.HeaderOriginTopic, "orders"), h(failure.HeaderOriginPartition, "0"), h(failure.HeaderOriginOffset, "1")}, extra...)
+		if err := cl.ProduceSync(context.Background(), &kgo.Record{Key: []byte(key), Value: []byte("v"), Headers: hs}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	produce("o-1")
+	produce("o-2")
+	if r := dlq(t, brokers, "", "replay", "--topic", "orders.dlq", "--yes"); r.code != 0 || !strings.Contains(r.out, "replayed 2 of 2 records examined") {
+		t.Fatalf("first replay: exit %d\n%s%s", r.code, r.out, r.err)
+	}
+	// o-1 failed again after its replay: the runtime keeps the replay
+	// headers on the new dead letter.
+	produce("o-1", h(failure.HeaderReplayed, "orders.dlq/0/0"), h(failure.HeaderReplays, "1"), h(failure.HeaderReplayAttempts, "3"))
+	produce("o-3")
+
+	r := dlq(t, brokers, "", "replay", "--topic", "orders.dlq", "--yes")
+	if r.code != 0 || !strings.Contains(r.out, "replayed 1 of 2 records examined (1 earlier replay came back (failed again) and left out") ||
+		!strings.Contains(r.out, "--include-refailed") {
+		t.Errorf("second replay: exit %d\n%s%s", r.code, r.out, r.err)
+	}
+	r = dlq(t, brokers, "", "replay", "--topic", "orders.dlq", "--yes", "--include-refailed", "--from-start")
+	if r.code != 0 || !strings.Contains(r.out, "replayed 4 of 4 records examined (1 earlier replay that came back (failed again), sent again by --include-refailed)") {
+		t.Errorf("replay with --include-refailed: exit %d\n%s%s", r.code, r.out, r.err)
+	}
+}

@@ -14,7 +14,7 @@ import (
 	"github.com/sluice-dev/sluice/deadletter"
 )
 
-const replaySynopsis = `usage: dlq replay --topic <dlq topic> [--to origin|first-retry] [filters] [--dry-run] [--rate N] [--yes] [--from-start]
+const replaySynopsis = `usage: dlq replay --topic <dlq topic> [--to origin|first-retry] [filters] [--dry-run] [--rate N] [--yes] [--from-start] [--include-refailed]
 
 Sends dead-letter records back for another try: to the topic each came from
 (sluice.origin.topic, or Connect's __connect.errors.topic), or with
@@ -22,8 +22,16 @@ Sends dead-letter records back for another try: to the topic each came from
 <origin>.retry.<delay> topic with the shortest delay; --retry-delay picks
 another). A replayed record is the original key, value and headers, without
 the error headers (sluice.*, __connect.errors.*), plus
-sluice.replayed.from=<dlq topic>/<partition>/<offset>. The dead-letter
-records stay where they are: purge them when you are done.
+sluice.replayed.from=<dlq topic>/<partition>/<offset>, sluice.replays (how
+many times it was replayed, this time included) and sluice.replay.attempts
+(its attempts so far, which a processor counts on from, so sluice.attempts
+adds up across replays). The dead-letter records stay where they are: purge
+them when you are done.
+
+No loops. A replayed record that fails again comes back to the dead-letter
+topic with those headers. Replay leaves such records out, counts them in
+its summary ("N earlier replays came back"), and sends them only with
+--include-refailed: fix the cause first, or they come back again.
 
 Resumable, exactly once. Progress is kept as the committed offsets of the
 consumer group sluice-dlq-replay.<dlq topic>. Records are sent in batches,
@@ -56,7 +64,7 @@ func runReplay(ctx context.Context, args []string, con console) error {
 	var ff filterFlags
 	var to string
 	var retryDelay time.Duration
-	var dryRun, yes, fromStart bool
+	var dryRun, yes, fromStart, includeRefailed bool
 	var rate float64
 	c.register(fs)
 	ff.register(fs, "replay at most this many records, then stop (a rerun continues after them; 0: no limit)")
@@ -66,6 +74,7 @@ func runReplay(ctx context.Context, args []string, con console) error {
 	fs.Float64Var(&rate, "rate", 0, "send at most N records a second (0: no limit), to spare the processors behind the target")
 	fs.BoolVar(&yes, "yes", false, "do not ask for confirmation (needed when stdin is not a terminal)")
 	fs.BoolVar(&fromStart, "from-start", false, "forget the progress of earlier replays and examine every record again")
+	fs.BoolVar(&includeRefailed, "include-refailed", false, "also replay records that came back from an earlier replay (they failed again); left out otherwise")
 	if err := parse(fs, &c, args, con, replaySynopsis); err != nil {
 		return err
 	}
@@ -93,6 +102,9 @@ func runReplay(ctx context.Context, args []string, con console) error {
 	if fromStart {
 		opts = append(opts, deadletter.FromStart())
 	}
+	if includeRefailed {
+		opts = append(opts, deadletter.IncludeRefailed())
+	}
 	q, err := c.open(ctx)
 	if err != nil {
 		return err
@@ -107,7 +119,7 @@ func runReplay(ctx context.Context, args []string, con console) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(con.out, "dry run: %s; nothing sent, no progress committed\n", summarize(st, "would replay"))
+		fmt.Fprintf(con.out, "dry run: %s; nothing sent, no progress committed\n", summarize(st, "would replay", includeRefailed))
 		return nil
 	}
 
@@ -137,7 +149,7 @@ func runReplay(ctx context.Context, args []string, con console) error {
 	p := &progress{w: con.err, tty: con.errTTY, start: time.Now(), last: time.Now()}
 	st, err := q.Replay(ctx, append(opts, deadletter.Progress(p.update))...)
 	p.done()
-	fmt.Fprintln(con.out, summarize(st, "replayed"))
+	fmt.Fprintln(con.out, summarize(st, "replayed", includeRefailed))
 	if err != nil {
 		if ctx.Err() != nil {
 			fmt.Fprintln(con.err, "interrupted: the open batch was aborted and nothing of it sent; rerun to continue after the last committed batch")
@@ -145,8 +157,8 @@ func runReplay(ctx context.Context, args []string, con console) error {
 		return err
 	}
 	fmt.Fprintf(con.out, "progress saved in consumer group %s\n", deadletter.ProgressGroup(c.topic))
-	if st.Skipped+st.NoOrigin > 0 {
-		fmt.Fprintf(con.out, "the %d records not replayed are behind the progress now: a later replay skips them unless run with --from-start\n", st.Skipped+st.NoOrigin)
+	if left := st.Skipped + st.NoOrigin + refailedLeftOut(st, includeRefailed); left > 0 {
+		fmt.Fprintf(con.out, "the %d records not replayed are behind the progress now: a later replay skips them unless run with --from-start\n", left)
 	}
 	return nil
 }
@@ -171,11 +183,33 @@ func pendingRecords(ctx context.Context, q *deadletter.Queue, f deadletter.Filte
 	return n, nil
 }
 
-func summarize(st deadletter.ReplayStats, verb string) string {
+// refailedLeftOut is how many records came back from an earlier replay
+// and were not sent.
+func refailedLeftOut(st deadletter.ReplayStats, included bool) int {
+	if included {
+		return 0
+	}
+	return st.Refailed
+}
+
+func earlierReplays(n int) string {
+	if n == 1 {
+		return "1 earlier replay"
+	}
+	return fmt.Sprintf("%d earlier replays", n)
+}
+
+func summarize(st deadletter.ReplayStats, verb string, includeRefailed bool) string {
 	s := fmt.Sprintf("%s %d of %d records examined", verb, st.Replayed, st.Examined)
 	var why []string
 	if st.Skipped > 0 {
 		why = append(why, fmt.Sprintf("%d skipped by the filters", st.Skipped))
+	}
+	switch {
+	case st.Refailed > 0 && includeRefailed:
+		why = append(why, fmt.Sprintf("%s that came back (failed again), sent again by --include-refailed", earlierReplays(st.Refailed)))
+	case st.Refailed > 0:
+		why = append(why, fmt.Sprintf("%s came back (failed again) and left out: fix the cause, then replay with --include-refailed (and --from-start once a replay has passed them)", earlierReplays(st.Refailed)))
 	}
 	if st.NoOrigin > 0 {
 		why = append(why, fmt.Sprintf("%d without an origin topic header", st.NoOrigin))

@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/sluice-dev/sluice/internal/logflag"
 	"github.com/sluice-dev/sluice/lag/monitor"
 	"github.com/sluice-dev/sluice/lag/snapshot"
 	"github.com/sluice-dev/sluice/lag/status"
@@ -38,19 +39,13 @@ func (w *watchFlags) register(fs *flag.FlagSet, interval time.Duration) {
 	fs.DurationVar(&w.rateWindow, "rate-window", 30*time.Second, "span over which consume, produce, retry and DLQ rates are computed")
 	fs.DurationVar(&w.rules.SLO, "slo", time.Minute, "lag in seconds above which a group is ERR")
 	fs.Int64Var(&w.rules.MaxLag, "max-lag", 0, "lag in records above which a group is ERR (0: no limit)")
-	fs.DurationVar(&w.rules.StallAfter, "stall-after", time.Minute, "committed offset unchanged this long with lag > 0: STALL (members present) or WARN (none)")
-	fs.DurationVar(&w.rules.StopAfter, "stop-after", 5*time.Minute, "group without members whose offset is unchanged this long with lag > 0: STOP")
+	fs.DurationVar(&w.rules.StallAfter, "stall-after", time.Minute, "committed offset unchanged this long with lag > 0 while members are connected: STALL")
+	fs.DurationVar(&w.rules.StopAfter, "stop-after", 5*time.Minute, "group without members and lag > 0 is WARN at once, and STOP once its offset has been unchanged this long")
 	fs.DurationVar(&w.rules.Window, "warn-window", 2*time.Minute, "lag growing through this whole window while committing: WARN")
-	fs.StringVar(&w.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&w.logLevel, "log-level", "info", logflag.Usage)
 }
 
-func (w *watchFlags) logger(out io.Writer) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(w.logLevel)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", w.logLevel)
-	}
-	return slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: l})), nil
-}
+func (w *watchFlags) logger(out io.Writer) (*slog.Logger, error) { return logflag.New(w.logLevel, out) }
 
 // client connects to Kafka and returns the reader and monitor.
 func (w *watchFlags) build() (*kgo.Client, *snapshot.Reader, *monitor.Monitor, error) {

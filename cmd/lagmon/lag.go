@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -24,7 +25,13 @@ followed by each group's status reason.
 
 Lag in seconds needs history: the table is printed after --samples samples
 --interval apart (or read from a running lagmon with --from, which has it).
-With --watch the table is redrawn every --interval and history accumulates.`
+With --watch the table is redrawn every --interval and history accumulates.
+
+A few samples judge what they can: a group with no members that is behind
+is WARN from the first sample (STOP needs --stop-after of samples); a stall or a
+growing lag needs --stall-after or --warn-window of samples, so a group
+with members reads "OK ... (judged on 4s of samples; a stall shows only
+after 1m)" until then. Use --watch or --from for the full verdict.`
 
 func lag(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("lagmon lag", flag.ContinueOnError)
@@ -38,6 +45,11 @@ func lag(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := envflag.Parse(fs, envPrefix, args); err != nil {
 		return err
 	}
+	log, err := w.logger(stderr)
+	if err != nil {
+		return err
+	}
+	slog.SetDefault(log)
 	if *from != "" {
 		return printFrom(ctx, strings.TrimSuffix(*from, "/"), *watch, w.interval, stdout)
 	}

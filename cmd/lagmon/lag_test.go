@@ -41,7 +41,25 @@ func TestLagPrintsDescribeTableWithSecondsAndStatus(t *testing.T) {
 		t.Fatalf("lag: %v\n%s", err, errb.String())
 	}
 	for _, want := range []string{"CURRENT-OFFSET", "LOG-END-OFFSET", "SECONDS-BEHIND", "STATUS",
-		"validate  orders  0          10              15              5", "validate: OK, no active members (Empty), lag 5 records"} {
+		"validate  orders  0          10              15              5", "validate: WARN, no active members (Empty), lag 5 records", "no members, 5 records behind, not growing over"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestLagFromOneSampleSaysWhatItCan is the one-shot `lagmon lag` an
+// operator runs on a stopped group: one sample cannot show growth or a
+// stall, but no members with lag > 0 is never OK.
+func TestLagFromOneSampleSaysWhatItCan(t *testing.T) {
+	c := fakeWithGroup(t)
+	var out, errb bytes.Buffer
+	err := run(context.Background(), []string{"lag", "--brokers", strings.Join(c.Brokers(), ","), "--samples", "1"}, &out, &errb)
+	if err != nil {
+		t.Fatalf("lag: %v\n%s", err, errb.String())
+	}
+	for _, want := range []string{"validate: WARN, no active members (Empty), lag 5 records",
+		"no members, 5 records behind (one sample: whether it grows is not known yet)"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}

@@ -45,14 +45,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return serve(ctx, args[1:], stderr)
 		case "lag":
 			return lag(ctx, args[1:], stdout, stderr)
-		case "help", "-h", "--help", "-help":
-			fmt.Fprint(stderr, usage)
-			return flag.ErrHelp
+		case "help":
+			// Serving is the default mode: its help is lagmon's, and
+			// names the other mode.
+			return serve(ctx, []string{"--help"}, stderr)
 		}
 	}
 	return serve(ctx, args, stderr)
 }
-
-const usage = `usage: lagmon [serve] [options]   metrics and dashboard (run "lagmon serve --help")
-       lagmon lag [options]       lag table in the terminal (run "lagmon lag --help")
-`

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"time"
 
@@ -17,13 +16,15 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluice-dev/sluice/internal/envflag"
+	"github.com/sluice-dev/sluice/internal/ports"
 	"github.com/sluice-dev/sluice/lag/dashboard"
 	"github.com/sluice-dev/sluice/lag/monitor"
 	"github.com/sluice-dev/sluice/lag/promexport"
 	"github.com/sluice-dev/sluice/lag/snapshot"
 )
 
-const serveSynopsis = `usage: lagmon [serve] [options]
+const serveSynopsis = `usage: lagmon [serve] [options]   metrics and dashboard (this help)
+       lagmon lag [options]       lag table in the terminal ("lagmon lag --help")
 
 Samples the watched consumer groups every --interval through Kafka's admin
 API and serves, on --listen:
@@ -74,7 +75,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var w watchFlags
 	w.register(fs, 5*time.Second)
-	listen := fs.String("listen", "127.0.0.1:9308", "address for the dashboard, /metrics and /healthz (9308 is kafka_exporter's port)")
+	addr, _ := ports.Default("lagmon", "listen")
+	listen := fs.String("listen", addr, "address for the dashboard, /metrics and /healthz (9308 is kafka_exporter's port)")
 	fs.Usage = envflag.Usage(fs, envPrefix, serveSynopsis)
 	if err := envflag.Parse(fs, envPrefix, args); err != nil {
 		return err
@@ -88,9 +90,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer a.close()
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := ports.Listen("listen", envflag.Name(envPrefix, "listen"), *listen)
 	if err != nil {
-		return fmt.Errorf("--listen: %w", err)
+		return err
 	}
 	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan struct{})

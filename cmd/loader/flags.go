@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/internal/envflag"
+	"github.com/sluice-dev/sluice/internal/logflag"
 	"github.com/sluice-dev/sluice/pipeline/kafkaconn"
 	"github.com/sluice-dev/sluice/processors/order"
 	"github.com/sluice-dev/sluice/processors/ordergen"
@@ -80,7 +81,7 @@ func (c *config) generating() bool { return c.count > 0 || c.duration > 0 }
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("loader", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	c := config{conn: kafkaconn.Config{Brokers: []string{"127.0.0.1:9092"}, ClientID: "loader"}}
+	c := config{conn: kafkaconn.Config{Brokers: []string{"127.0.0.1:9092"}, ClientID: "sluice-loader"}}
 	c.conn.RegisterFlags(fs)
 	fs.StringVar(&c.topic, "topic", order.TopicPlaced, "topic to produce to; it must exist")
 	fs.StringVar(&c.schema, "schema", "OrderPlaced", "Avro record the rows are mapped onto, short (OrderPlaced) or full (sluice.orders.OrderPlaced) name; its latest version is used")
@@ -108,8 +109,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return config{}, err
 	}
 	c.files = fs.Args()
-	if err := c.logLevel.UnmarshalText([]byte(logLevel)); err != nil {
-		return config{}, fmt.Errorf("--log-level %q: want debug, info, warn or error", logLevel)
+	var err error
+	if c.logLevel, err = logflag.Parse(logLevel); err != nil {
+		return config{}, err
 	}
 	return c, c.check()
 }

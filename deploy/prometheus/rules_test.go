@@ -8,18 +8,23 @@ import (
 	"testing"
 )
 
+// promtoolMissing is what a run without promtool says: what is not
+// checked and how to install it.
+const promtoolMissing = "promtool is not on the PATH, so the alert rules and the scrape config are not checked: " +
+	"install it with `bash .ci/observability.sh` (as root on Debian; it is in the prometheus package: apt-get install prometheus)"
+
 // TestIntegrationPromtoolRulesAndConfig runs the alert-rule unit tests
 // (promtool test rules) and checks the scrape config and rules. Without
-// promtool it skips in a plain `go test`, and fails under the integration
-// tag, where CI has installed it (.ci/observability.sh).
+// promtool it skips in a plain `go test` (the reason shows with -v), and
+// fails under the integration tag, where CI has installed it
+// (.ci/observability.sh).
 func TestIntegrationPromtoolRulesAndConfig(t *testing.T) {
 	promtool, err := exec.LookPath("promtool")
 	if err != nil {
-		msg := "promtool not found: run `bash .ci/observability.sh` (Debian package prometheus)"
 		if requirePromtool {
-			t.Fatal(msg)
+			t.Fatal(promtoolMissing)
 		}
-		t.Skip(msg)
+		t.Skip(promtoolMissing)
 	}
 	tests, err := filepath.Glob("*_test.yml")
 	if err != nil || len(tests) == 0 {

@@ -26,27 +26,39 @@ import (
 	docker "github.com/ory/dockertest/v3/docker"
 	"github.com/twmb/franz-go/pkg/kadm"
 
+	"github.com/sluice-dev/sluice/internal/envflag"
+	"github.com/sluice-dev/sluice/internal/runner"
 	"github.com/sluice-dev/sluice/pipeline/kafkatest"
+	"github.com/sluice-dev/sluice/processors/chain"
 )
 
-// Stage is one processor of the chain, named like its binary.
+// Stage is one processor of the chain, by the name processors/chain
+// declares it with, which is also its binary's.
 type Stage string
 
-// The chain's stages, in pipeline order.
-const (
-	Validate Stage = "validate"
-	Score    Stage = "score"
-	Decide   Stage = "decide"
+// The chain's stages, as processors/chain declares them.
+var (
+	Validate = Stage(chain.Validate().Name)
+	Score    = Stage(chain.Score().Name)
+	Decide   = Stage(chain.Decide().Name)
 )
 
 // Stages lists the stages in pipeline order.
 var Stages = []Stage{Validate, Score, Decide}
 
-// Topics are a chain's topic names; [New] prefixes the defaults of package
-// order with the chain's name, so chains sharing a cluster never meet.
-type Topics struct {
-	Placed, Validated, Scored, Decided, Status string
+// decl returns the declaration of s.
+func (s Stage) decl() chain.Stage {
+	d, ok := chain.Lookup(string(s))
+	if !ok {
+		panic(fmt.Sprintf("orderchain: processors/chain declares no stage %q", s))
+	}
+	return d
 }
+
+// Topics are a chain's topic names; [New] prefixes the defaults of package
+// order with the chain's name (chain.Prefixed), so chains sharing a cluster
+// never meet.
+type Topics = chain.Topics
 
 // Option configures [New].
 type Option func(*Chain)
@@ -63,6 +75,16 @@ func ModelTrees(n int) Option { return func(c *Chain) { c.trees = n } }
 // e.g. "SLUICE_COMMIT_INTERVAL=500ms".
 func Env(vars ...string) Option { return func(c *Chain) { c.env = append(c.env, vars...) } }
 
+// ExactlyOnce runs every stage with --guarantee exactly-once and makes the
+// collector read like the stages do, read_committed, so what it counts is
+// what a downstream consumer sees.
+func ExactlyOnce() Option {
+	return func(c *Chain) {
+		c.env = append(c.env, "SLUICE_GUARANTEE=exactly-once")
+		c.readCommitted = true
+	}
+}
+
 // Chain is one instance of the order pipeline on a cluster: its topics,
 // groups and processor containers. Methods are for the test goroutine.
 type Chain struct {
@@ -71,9 +93,10 @@ type Chain struct {
 	k      *kafkatest.Kafka
 	adm    *kadm.Client
 
-	partitions int32
-	trees      int
-	env        []string
+	partitions    int32
+	trees         int
+	env           []string
+	readCommitted bool
 
 	mu    sync.Mutex
 	procs []*Proc
@@ -86,14 +109,8 @@ func New(t testing.TB, k *kafkatest.Kafka, name string, opts ...Option) *Chain {
 	t.Helper()
 	EnsureImage(t)
 	c := &Chain{
-		Name: name,
-		Topics: Topics{
-			Placed:    name + ".orders",
-			Validated: name + ".orders.validated",
-			Scored:    name + ".orders.scored",
-			Decided:   name + ".orders.decided",
-			Status:    name + ".order-status",
-		},
+		Name:       name,
+		Topics:     chain.Prefixed(name),
 		k:          k,
 		adm:        kadm.NewClient(k.Client(t)),
 		partitions: 6,
@@ -114,16 +131,7 @@ func New(t testing.TB, k *kafkatest.Kafka, name string, opts ...Option) *Chain {
 func (c *Chain) Group(s Stage) string { return c.Name + "-" + string(s) }
 
 // Input returns the input topic of stage.
-func (c *Chain) Input(s Stage) string {
-	switch s {
-	case Validate:
-		return c.Topics.Placed
-	case Score:
-		return c.Topics.Validated
-	default:
-		return c.Topics.Scored
-	}
-}
+func (c *Chain) Input(s Stage) string { return c.Topics.Of(s.decl().Input) }
 
 // Partitions returns the partition count of the chain's topics.
 func (c *Chain) Partitions() int32 { return c.partitions }
@@ -131,21 +139,20 @@ func (c *Chain) Partitions() int32 { return c.partitions }
 // Admin returns an admin client of the chain's cluster.
 func (c *Chain) Admin() *kadm.Client { return c.adm }
 
+// stageEnv configures a stage's container: the runner's flags, and the
+// stage's output topics by the flags its declaration registers.
 func (c *Chain) stageEnv(s Stage) []string {
 	env := []string{
 		"SLUICE_BROKERS=" + strings.Join(c.k.InternalBrokers(), ","),
 		"SLUICE_GROUP=" + c.Group(s),
 		"SLUICE_INPUT=" + c.Input(s),
-		"SLUICE_STATUS_TOPIC=" + c.Topics.Status,
 		"SLUICE_CLIENT_ID=" + c.Name + "-" + string(s),
 	}
-	switch s {
-	case Validate:
-		env = append(env, "SLUICE_VALIDATED_TOPIC="+c.Topics.Validated, "SLUICE_DECIDED_TOPIC="+c.Topics.Decided)
-	case Score:
-		env = append(env, "SLUICE_SCORED_TOPIC="+c.Topics.Scored, "SLUICE_MODEL_TREES="+strconv.Itoa(c.trees))
-	case Decide:
-		env = append(env, "SLUICE_DECIDED_TOPIC="+c.Topics.Decided)
+	for _, out := range s.decl().Outputs {
+		env = append(env, envflag.Name(runner.EnvPrefix, out.Flag())+"="+c.Topics.Of(out))
+	}
+	if s == Score {
+		env = append(env, "SLUICE_MODEL_TREES="+strconv.Itoa(c.trees))
 	}
 	return append(env, c.env...)
 }
@@ -209,8 +216,9 @@ func (c *Chain) StartAll(t testing.TB) map[Stage]*Proc {
 }
 
 // RequireRunning fails t for every processor that is not running although
-// the test did not stop or kill it: a processor stops on a handler error
-// or a produce failure, and that is what this catches.
+// the test did not stop or kill it: a processor exits on its own on an
+// error it cannot route (or on any failed record with --on-error stop), and
+// that is what this catches.
 func (c *Chain) RequireRunning(t testing.TB) {
 	t.Helper()
 	c.mu.Lock()

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/pipeline/offsetmeta"
+
 	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/sluice-dev/sluice/pipeline/verify"
@@ -37,6 +39,33 @@ func (c *Chain) Committed(ctx context.Context, s Stage) (Offsets, error) {
 		}
 	})
 	return out, nil
+}
+
+// RecordedFinished returns how many records of stage's input its group's
+// commits record as finished: everything below each committed offset, and
+// the finished offsets above it that the commit metadata names (precise
+// resume, pipeline/offsetmeta).
+func (c *Chain) RecordedFinished(ctx context.Context, s Stage) (total, aboveWatermark int64, err error) {
+	resp, err := c.adm.FetchOffsets(ctx, c.Group(s))
+	if err == nil {
+		err = resp.Error()
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("fetch offsets of group %s: %w", c.Group(s), err)
+	}
+	resp.Each(func(o kadm.OffsetResponse) {
+		if o.Topic != c.Input(s) || o.At < 0 || err != nil {
+			return
+		}
+		set, derr := offsetmeta.Decode(o.Metadata, o.At)
+		if derr != nil {
+			err = fmt.Errorf("group %s %s/%d: commit metadata %q: %w", c.Group(s), o.Topic, o.Partition, o.Metadata, derr)
+			return
+		}
+		total += o.At + set.Len()
+		aboveWatermark += set.Len()
+	})
+	return total, aboveWatermark, err
 }
 
 // Ends returns the end offsets (high watermarks) of topic.
@@ -148,16 +177,21 @@ type Figures struct {
 	Reordered  int            // keys, over all checks
 	Duplicates map[string]int // extra deliveries per role
 	WrongFinal int            // orders whose last status or decision is not the expected one
-	Seconds    float64
+	// StatusRegressions counts order-status records ranked below the
+	// order's record before them (see [Chain.StatusRegressions]);
+	// RegressedOrders the orders with one. Expected after a crash in
+	// at-least-once mode, never in exactly-once mode.
+	StatusRegressions, RegressedOrders int
+	Seconds                            float64
 }
 
 // Summary is the one-line form of f.
 func (f Figures) Summary(scenario string) string {
-	return fmt.Sprintf("INTEGRATION %s: orders_in=%d valid=%d decided=%d out(validated/scored/decided/status)=%d/%d/%d/%d duplicates(validated/scored/decided/status)=%d/%d/%d/%d lost=%d reordered_keys=%d wrong_final=%d seconds=%.1f",
+	return fmt.Sprintf("INTEGRATION %s: orders_in=%d valid=%d decided=%d out(validated/scored/decided/status)=%d/%d/%d/%d duplicates(validated/scored/decided/status)=%d/%d/%d/%d lost=%d reordered_keys=%d wrong_final=%d status_regressions=%d regressed_orders=%d seconds=%.1f",
 		scenario, f.Orders, f.Valid, f.Decided,
 		f.Out["validated"], f.Out["scored"], f.Out["decided"], f.Out["status"],
 		f.Duplicates["validated"], f.Duplicates["scored"], f.Duplicates["decided"], f.Duplicates["status"],
-		f.Lost, f.Reordered, f.WrongFinal, f.Seconds)
+		f.Lost, f.Reordered, f.WrongFinal, f.StatusRegressions, f.RegressedOrders, f.Seconds)
 }
 
 // Verify checks everything the collector read against what was sent, with
@@ -172,7 +206,10 @@ func (f Figures) Summary(scenario string) string {
 //     states, but the compacted topic must end on the outcome;
 //   - orders.validated and orders.scored: every valid order, once or more.
 //
-// It returns the figures and the reports by role.
+// Status regressions ([Chain.StatusRegressions]) are counted, not failed:
+// a scenario in exactly-once mode asserts there are none with
+// [Chain.RequireNoStatusRegressions]. It returns the figures and the
+// reports by role.
 func (c *Chain) Verify(t testing.TB, sent *Sent, col *Collector, since time.Time) (Figures, map[string]verify.Report) {
 	t.Helper()
 	sent.mu.Lock()
@@ -232,12 +269,35 @@ func (c *Chain) Verify(t testing.TB, sent *Sent, col *Collector, since time.Time
 		}
 	}
 	f.WrongFinal = len(wrong)
+	reg := c.StatusRegressions(col)
+	f.StatusRegressions, f.RegressedOrders = reg.Records, reg.Orders
 	if len(wrong) > 0 {
 		sort.Strings(wrong)
 		t.Errorf("orderchain: %d wrong outcomes, first: %s", len(wrong), strings.Join(wrong[:min(10, len(wrong))], "; "))
 	}
 	f.Seconds = time.Since(since).Seconds()
 	return f, reports
+}
+
+// StatusRegressions counts, in what col has read of the order-status topic,
+// the records whose rank (order.Status.EffectiveRank) is below that of the
+// order's record before them: the order went back, as from CONFIRMED to
+// SCORED when a stage redoes an order after a crash in at-least-once mode.
+// Duplicates of the same state are not regressions. Call it once col has
+// caught up ([Chain.WaitSettled]) for the whole run, or during the run for
+// what was written so far.
+func (c *Chain) StatusRegressions(col *Collector) Regressions {
+	return col.regressions(c.Topics.Status)
+}
+
+// RequireNoStatusRegressions fails t, listing the first ones, if the
+// order-status topic holds any regression: what exactly-once mode promises.
+func (c *Chain) RequireNoStatusRegressions(t testing.TB, col *Collector) {
+	t.Helper()
+	if r := c.StatusRegressions(col); r.Records > 0 {
+		t.Errorf("orderchain: %s: %d status records went back, in %d orders; first: %s",
+			c.Topics.Status, r.Records, r.Orders, strings.Join(r.First, "; "))
+	}
 }
 
 // Report logs f with t and prints its one-line summary with [Summary].

@@ -9,6 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/sluice-dev/sluice/processors/chain"
 	"github.com/sluice-dev/sluice/processors/decide"
 	"github.com/sluice-dev/sluice/processors/order"
 	"github.com/sluice-dev/sluice/processors/ordergen"
@@ -70,12 +71,14 @@ func NewSent() *Sent {
 // Expect records orders in sent with the outcomes the chain must reach for
 // them, without producing them: for orders another client produces.
 func (c *Chain) Expect(sent *Sent, orders []order.Placed) {
-	model := score.NewModel(score.DefaultSeed, c.trees, score.DefaultDepth)
+	cfg := chain.DefaultConfig()
+	cfg.ModelTrees = c.trees
+	model := score.NewModel(cfg.ModelSeed, cfg.ModelTrees, cfg.ModelDepth)
 	sent.mu.Lock()
 	defer sent.mu.Unlock()
 	for _, p := range orders {
 		sent.Orders = append(sent.Orders, p)
-		sent.Expected[p.OrderID] = expect(p, model)
+		sent.Expected[p.OrderID] = expect(p, model, cfg.Policy)
 	}
 }
 
@@ -151,24 +154,29 @@ func (c *Chain) produce(ctx context.Context, cl *kgo.Client, serde *schemas.Serd
 	return nil
 }
 
-// expect runs an order through the three stages' logic in-process.
-func expect(p order.Placed, model *score.Model) Expected {
+// expect runs an order through the stages' own functions in-process (the
+// containers run the same functions behind their codecs), following each
+// event to the stage that reads it, and notes the statuses and the decision.
+func expect(p order.Placed, model *score.Model, policy decide.Policy) Expected {
 	now := time.Now()
-	v, rej := validate.Check(p, now)
-	if rej != nil {
-		return Expected{Statuses: []order.State{order.StateRejected}, Decision: order.DecisionRejected}
+	var e Expected
+	for next := validate.Outputs(p, validate.Topics{}, now); len(next) > 0; {
+		var after []order.Message
+		for _, m := range next {
+			switch ev := m.Value.(type) {
+			case order.Status:
+				e.Statuses = append(e.Statuses, ev.State)
+			case order.Validated:
+				after = append(after, score.Outputs(ev, model, score.Topics{}, now)...)
+			case order.Scored:
+				after = append(after, decide.Outputs(ev, policy, decide.Topics{}, now)...)
+			case order.Decided:
+				e.Decision = ev.Decision
+			}
+		}
+		next = after
 	}
-	s := order.Scored{
-		OrderID: v.OrderID, CustomerID: v.CustomerID, PlacedAt: v.PlacedAt, Currency: v.Currency,
-		TotalCents: v.TotalCents, LineCount: int32(len(v.Lines)), ShippingCountry: v.ShippingCountry,
-		Channel: v.Channel, RiskScore: model.Score(score.FeaturesOf(v)), ModelVersion: model.Version(), ScoredAt: now,
-	}
-	d := decide.Decide(s, decide.Policy{}, now)
-	final := order.StateConfirmed
-	if d.Decision == order.DecisionRejected {
-		final = order.StateRejected
-	}
-	return Expected{Statuses: []order.State{order.StateValidated, order.StateScored, final}, Decision: d.Decision}
+	return e
 }
 
 func newSerde(t testing.TB) *schemas.Serde {

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"runtime"
@@ -26,6 +25,8 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/sluice-dev/sluice/internal/envflag"
+	"github.com/sluice-dev/sluice/internal/logflag"
+	"github.com/sluice-dev/sluice/internal/ports"
 	"github.com/sluice-dev/sluice/internal/signals"
 	"github.com/sluice-dev/sluice/pipeline"
 	"github.com/sluice-dev/sluice/pipeline/kafkaconn"
@@ -37,7 +38,10 @@ const EnvPrefix = "SLUICE"
 
 // Spec describes one processor binary.
 type Spec struct {
-	Name     string   // processor name: default group, client ID, metrics label
+	// Name is the processor's name: its default group and client ID
+	// (sluice-<Name>), and the key of its default --metrics-addr in
+	// internal/ports (a name the table lacks has metrics off by default).
+	Name     string
 	Synopsis string   // first lines of --help
 	Inputs   []string // default input topics
 	// MaxInFlight is the default of --max-in-flight; 0 means the
@@ -77,6 +81,7 @@ type Common struct {
 
 func (c *Common) register(fs *flag.FlagSet, spec Spec) {
 	c.Conn.Brokers = []string{"127.0.0.1:9092"}
+	c.Conn.ClientID = "sluice-" + spec.Name
 	c.Conn.RegisterFlags(fs)
 	fs.StringVar(&c.Group, "group", spec.Name, "consumer group; run more instances with the same group to scale out")
 	fs.StringVar(&c.Inputs, "input", strings.Join(spec.Inputs, ","), "comma-separated input topics")
@@ -90,8 +95,9 @@ func (c *Common) register(fs *flag.FlagSet, spec Spec) {
 	fs.DurationVar(&c.CommitInterval, "commit-interval", time.Second, "how often finished offsets are committed (also on rebalance and shutdown)")
 	fs.StringVar(&c.Format, "format", "single-object", "Avro wire format: single-object (no registry) or confluent (needs --registry-url)")
 	fs.StringVar(&c.RegistryURL, "registry-url", "", "Confluent Schema Registry URL; implies --format confluent")
-	fs.StringVar(&c.MetricsAddr, "metrics-addr", "127.0.0.1:9464", "address for /metrics, /healthz and /readyz (empty disables)")
-	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	metricsAddr, _ := ports.Default(spec.Name, "metrics-addr")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", metricsAddr, "address for /metrics, /healthz and /readyz; each binary has its own default port, so all run on one host (empty disables)")
+	fs.StringVar(&c.LogLevel, "log-level", "info", logflag.Usage)
 	fs.StringVar(&c.RetryDelays, "retry-delays", "5s,30s,5m", "retry tiers: a record failing with a retryable error is retried after each delay in turn (topics <input>.retry.<delay>), then dead-lettered; empty: no retries")
 	fs.StringVar(&c.DeadLetterTopic, "dlq-topic", "", "dead-letter topic (default <input>.dlq)")
 	fs.BoolVar(&c.ConnectHeaders, "connect-headers", false, "write Kafka Connect's __connect.errors.* header names on dead-letter records")
@@ -217,7 +223,7 @@ func Main(spec Spec, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: unexpected argument %q (options start with --)\n", spec.Name, fs.Arg(0))
 		return 2
 	}
-	log, err := newLogger(c.LogLevel, stderr)
+	log, err := logflag.New(c.LogLevel, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", spec.Name, err)
 		return 2
@@ -275,7 +281,7 @@ func run(spec Spec, c *Common, log *slog.Logger) error {
 
 	var ready atomic.Bool
 	if c.MetricsAddr != "" {
-		srv, err := serveOps(c.MetricsAddr, reg, &ready)
+		srv, err := ServeOps(c.MetricsAddr, reg, ready.Load)
 		if err != nil {
 			return err
 		}
@@ -324,17 +330,21 @@ func ping(ctx context.Context, opts []kgo.Opt, log *slog.Logger) error {
 	}
 }
 
-func serveOps(addr string, reg *prometheus.Registry, ready *atomic.Bool) (*http.Server, error) {
-	ln, err := net.Listen("tcp", addr)
+// ServeOps serves /metrics from reg, /healthz (always 200) and /readyz (200
+// while ready says so, 503 otherwise) on addr, the value of --metrics-addr.
+// A busy address is an error naming --metrics-addr and its environment
+// variable. The caller closes the server.
+func ServeOps(addr string, reg *prometheus.Registry, ready func() bool) (*http.Server, error) {
+	ln, err := ports.Listen("metrics-addr", envflag.Name(EnvPrefix, "metrics-addr"), addr)
 	if err != nil {
-		return nil, fmt.Errorf("--metrics-addr %s: %w", addr, err)
+		return nil, err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !ready.Load() {
-			http.Error(w, "not ready: connecting to Kafka or shutting down", http.StatusServiceUnavailable)
+		if !ready() {
+			http.Error(w, "not ready: connecting to Kafka, loading or shutting down", http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ready")
@@ -342,14 +352,6 @@ func serveOps(addr string, reg *prometheus.Registry, ready *atomic.Bool) (*http.
 	srv := &http.Server{Addr: ln.Addr().String(), Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return srv, nil
-}
-
-func newLogger(level string, w io.Writer) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
 }
 
 func splitList(s string) []string {

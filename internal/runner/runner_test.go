@@ -2,8 +2,12 @@ package runner
 
 import (
 	"bytes"
+	"context"
+	"net"
 	"strings"
 	"testing"
+
+	"github.com/sluice-dev/sluice/internal/ports"
 
 	"github.com/sluice-dev/sluice/pipeline"
 	"github.com/sluice-dev/sluice/schemas"
@@ -56,6 +60,47 @@ func TestBadValuesFailBeforeConnecting(t *testing.T) {
 		code := Main(spec(), append(args, "--brokers", "127.0.0.1:9", "--metrics-addr", ""), &out)
 		if code != 1 || !strings.Contains(out.String(), flag) {
 			t.Errorf("%v: exit %d, output %q; want exit 1 naming %s", args, code, out.String(), flag)
+		}
+	}
+}
+
+func TestBusyMetricsAddrNamesTheFlagAndVariable(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	addr := taken.Addr().String()
+	s := spec()
+	s.Handler = func(*schemas.Serde) (pipeline.Handler, error) {
+		return func(context.Context, *pipeline.Record) ([]pipeline.Output, error) { return nil, nil }, nil
+	}
+	var out bytes.Buffer
+	code := Main(s, []string{"--brokers", "127.0.0.1:9", "--metrics-addr", addr}, &out)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1; output %s", code, out.String())
+	}
+	for _, want := range []string{"--metrics-addr " + addr + " (SLUICE_METRICS_ADDR): address already in use",
+		"set another with --metrics-addr or SLUICE_METRICS_ADDR"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestHelpShowsTheBinarysOwnDefaults(t *testing.T) {
+	for _, p := range ports.All() {
+		if p.Flag != "metrics-addr" || p.Binary == "status" {
+			continue // status is not a runner binary; cmd/status tests its own help
+		}
+		s := spec()
+		s.Name = p.Binary
+		var out bytes.Buffer
+		Main(s, []string{"--help"}, &out)
+		for _, want := range []string{"(default " + p.Addr + ")", "(default sluice-" + p.Binary + ")", "--brokers host:port,..."} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("%s --help lacks %q", p.Binary, want)
+			}
 		}
 	}
 }

@@ -108,8 +108,9 @@ func TestLagPerPartitionAndSumIsExactForKnownOffsets(t *testing.T) {
 		"kafka_topic_partition_current_offset{partition=2,topic=orders}":                      30,
 		"kafka_topic_partitions{topic=orders}":                                                3,
 		// A group with no members still reports.
-		"kafka_consumergroup_members{consumergroup=validate}":          0,
-		"sluice_lagmon_group_status{consumergroup=validate,status=OK}": 1,
+		"kafka_consumergroup_members{consumergroup=validate}": 0,
+		// Behind with nobody consuming: WARN from the first sample.
+		"sluice_lagmon_group_status{consumergroup=validate,status=WARN}": 1,
 		"sluice_lagmon_up{}": 1,
 		// Caught up: 0 seconds, known even with one sample.
 		"kafka_consumergroup_lag_seconds{consumergroup=validate,partition=1,topic=orders}": 0,

@@ -6,17 +6,20 @@
 //
 //   - Lag 0 in the newest sample: OK. A quiet topic (no new records, the
 //     committed offset not moving) is therefore never an alarm.
-//   - Lag > 0 and the committed offset unchanged for at least StallAfter:
-//     STALL when the group has members (they are connected but not making
-//     progress); STOP when it has none and the offset has not moved for at
-//     least StopAfter (nobody is consuming); WARN in between.
+//   - Lag > 0 and no members: nobody is consuming. STOP once the committed
+//     offset has not moved for StopAfter; before that ERR when over the
+//     limits below, else WARN at once, from the first sample, saying how
+//     far behind and whether the lag grows (which one sample cannot tell).
+//   - Lag > 0 with members and the committed offset unchanged for at least
+//     StallAfter: STALL (they are connected but not making progress).
 //   - Lag in seconds over the SLO (or, when the estimate is unknown because
 //     the committed offset is older than the history, its lower bound over
 //     the SLO), or lag in records over MaxLag: ERR.
 //   - Lag growing at every step of the last Window (never shrinking, up at
 //     least half the steps, and at least MinSamples samples) while the
 //     committed offset moves: WARN. The consumer works but falls behind.
-//   - Otherwise OK.
+//   - Otherwise OK; when the samples span less than StallAfter the reason
+//     says so, since a stall or growing lag cannot show yet.
 //
 // A group's status is its worst partition's, in the order OK < WARN < ERR
 // < STALL < STOP.
@@ -93,8 +96,8 @@ type Rules struct {
 	// above any commit interval, so a slow batch is not a stall.
 	StallAfter time.Duration
 	// StopAfter is how long a group without members may leave its offset
-	// unchanged while lag > 0 before it is STOP. Default 5m, so a restart
-	// or a deploy is not an alarm.
+	// unchanged while lag > 0 before it is STOP (it is WARN until then).
+	// Default 5m, so a restart or a deploy is a warning, not an alarm.
 	StopAfter time.Duration
 	// Window is how far back the growing-lag rule looks. Default 2m.
 	Window time.Duration
@@ -164,12 +167,14 @@ func (r Rules) Evaluate(in Input) Verdict {
 		v Verdict
 	}
 	var all []judged
-	var behind int
+	var behind, samples int
 	var lagSum int64
+	var span time.Duration // of the longest history
 	for p, pts := range in.Partitions {
 		if len(pts) == 0 {
 			continue
 		}
+		span, samples = max(span, in.Now.Sub(pts[0].Time)), max(samples, len(pts))
 		all = append(all, judged{p, r.partition(in, pts)})
 		if last := pts[len(pts)-1]; last.Lag > 0 {
 			behind++
@@ -195,7 +200,7 @@ func (r Rules) Evaluate(in Input) Verdict {
 		if behind == 0 {
 			return Verdict{OK, fmt.Sprintf("all %d partitions caught up", len(all))}
 		}
-		return Verdict{OK, fmt.Sprintf("%d records behind on %d of %d partitions, within limits", lagSum, behind, len(all))}
+		return Verdict{OK, fmt.Sprintf("%d records behind on %d of %d partitions, within limits%s", lagSum, behind, len(all), r.shortHistory(span, samples))}
 	}
 	same := 0
 	for _, j := range all[1:] {
@@ -222,29 +227,69 @@ func (r Rules) partition(in Input, pts []Point) Verdict {
 		run--
 	}
 	stuck := in.Now.Sub(pts[run].Time)
+	if in.Members == 0 {
+		return r.unconsumed(pts, stuck)
+	}
 	if stuck >= r.StallAfter {
-		switch {
-		case in.Members > 0:
-			return Verdict{STALL, fmt.Sprintf("committed offset stuck at %d for %s with %d records behind while %d members are connected",
-				last.Committed, round(stuck), last.Lag, in.Members)}
-		case stuck >= r.StopAfter:
-			return Verdict{STOP, fmt.Sprintf("no active members and no progress for %s with %d records behind", round(stuck), last.Lag)}
-		default:
-			return Verdict{WARN, fmt.Sprintf("no active members; committed offset unchanged for %s with %d records behind", round(stuck), last.Lag)}
-		}
+		return Verdict{STALL, fmt.Sprintf("committed offset stuck at %d for %s with %d records behind while %d members are connected",
+			last.Committed, round(stuck), last.Lag, in.Members)}
 	}
-	if s := last.Seconds; s.Known && s.Seconds > r.SLO.Seconds() {
-		return Verdict{ERR, fmt.Sprintf("%.0fs behind, over the %s SLO (%d records)", s.Seconds, r.SLO, last.Lag)}
-	} else if !s.Known && s.AtLeast > r.SLO.Seconds() {
-		return Verdict{ERR, fmt.Sprintf("more than %.0fs behind, over the %s SLO (%d records)", s.AtLeast, r.SLO, last.Lag)}
-	}
-	if r.MaxLag > 0 && last.Lag > r.MaxLag {
-		return Verdict{ERR, fmt.Sprintf("%d records behind, over the limit of %d", last.Lag, r.MaxLag)}
+	if v, ok := r.overLimits(last); ok {
+		return v
 	}
 	if v, ok := r.growing(in.Now, pts); ok {
 		return v
 	}
-	return Verdict{OK, fmt.Sprintf("%d records behind, within limits", last.Lag)}
+	return Verdict{OK, fmt.Sprintf("%d records behind, within limits%s", last.Lag, r.shortHistory(in.Now.Sub(pts[0].Time), len(pts)))}
+}
+
+// unconsumed judges a partition that is behind while the group has no
+// members: nobody will catch it up, so it is never OK.
+func (r Rules) unconsumed(pts []Point, stuck time.Duration) Verdict {
+	last := pts[len(pts)-1]
+	if stuck >= r.StopAfter {
+		return Verdict{STOP, fmt.Sprintf("no active members and no progress for %s with %d records behind", round(stuck), last.Lag)}
+	}
+	if v, ok := r.overLimits(last); ok {
+		v.Reason += "; no active members"
+		return v
+	}
+	first := pts[0]
+	var trend string
+	switch {
+	case len(pts) == 1:
+		trend = " (one sample: whether it grows is not known yet)"
+	case last.Lag > first.Lag:
+		trend = fmt.Sprintf(" and growing (+%d in %s)", last.Lag-first.Lag, round(last.Time.Sub(first.Time)))
+	default:
+		trend = fmt.Sprintf(", not growing over %s", round(last.Time.Sub(first.Time)))
+	}
+	return Verdict{WARN, fmt.Sprintf("no members, %d records behind%s; STOP once the offset has not moved for %s", last.Lag, trend, round(r.StopAfter))}
+}
+
+// overLimits is ERR for a partition over the SLO or MaxLag.
+func (r Rules) overLimits(last Point) (Verdict, bool) {
+	if s := last.Seconds; s.Known && s.Seconds > r.SLO.Seconds() {
+		return Verdict{ERR, fmt.Sprintf("%.0fs behind, over the %s SLO (%d records)", s.Seconds, r.SLO, last.Lag)}, true
+	} else if !s.Known && s.AtLeast > r.SLO.Seconds() {
+		return Verdict{ERR, fmt.Sprintf("more than %.0fs behind, over the %s SLO (%d records)", s.AtLeast, r.SLO, last.Lag)}, true
+	}
+	if r.MaxLag > 0 && last.Lag > r.MaxLag {
+		return Verdict{ERR, fmt.Sprintf("%d records behind, over the limit of %d", last.Lag, r.MaxLag)}, true
+	}
+	return Verdict{}, false
+}
+
+// shortHistory says, when samples over span are too few for a stall to
+// show, that an OK is as far as they tell, not a verdict.
+func (r Rules) shortHistory(span time.Duration, samples int) string {
+	switch {
+	case span >= r.StallAfter:
+		return ""
+	case samples <= 1:
+		return fmt.Sprintf(" (judged on one sample; a stall shows only after %s of samples)", round(r.StallAfter))
+	}
+	return fmt.Sprintf(" (judged on %s of samples; a stall shows only after %s)", round(span), round(r.StallAfter))
 }
 
 // growing reports WARN when lag rose through the whole window while the
@@ -278,6 +323,9 @@ func (r Rules) growing(now time.Time, pts []Point) (Verdict, bool) {
 }
 
 func round(d time.Duration) string {
+	if d < time.Second {
+		return d.Round(time.Millisecond).String() // samples --interval 20ms apart
+	}
 	s := d.Round(time.Second).String()
 	if strings.HasSuffix(s, "m0s") {
 		s = strings.TrimSuffix(s, "0s")

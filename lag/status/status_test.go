@@ -55,7 +55,12 @@ func TestEvaluate(t *testing.T) {
 		{"OK: caught up", 2, one(series(0, [2]int64{10, 0}, [2]int64{20, 0}, [2]int64{30, 0})), OK, "caught up"},
 		{"WARN: lag growing while committing", 1,
 			one(series(5, [2]int64{100, 10}, [2]int64{110, 20}, [2]int64{120, 30}, [2]int64{130, 40}, [2]int64{140, 50}, [2]int64{150, 60})), WARN, "grew"},
-		{"WARN: empty group, offset unchanged for a while", 0, one(flat(10, 100, 50, 5)), WARN, "no active members"},
+		{"WARN: empty group, offset unchanged for a while", 0, one(flat(10, 100, 50, 5)), WARN, "no members, 50 records behind, not growing over 1m30s"},
+		{"WARN at once: members just left, offset unchanged briefly", 0, one(flat(3, 100, 50, 3)), WARN, "no members, 50 records behind"},
+		{"WARN at once: no members, lag growing", 0,
+			one(series(3, [2]int64{100, 10}, [2]int64{100, 20}, [2]int64{100, 35})), WARN, "no members, 35 records behind and growing (+25 in 20s)"},
+		{"WARN from one sample: no members, lag > 0", 0, one(flat(1, 100, 50, 0)), WARN, "one sample: whether it grows is not known yet"},
+		{"ERR: no members and over the SLO", 0, one(flat(3, 100, 50, 300)), ERR, "over the 1m0s SLO (50 records); no active members"},
 		{"ERR: lag seconds over the SLO", 1, one(series(95, [2]int64{100, 900}, [2]int64{200, 850}, [2]int64{300, 800})), ERR, "SLO"},
 		{"ERR: unknown seconds whose lower bound is over the SLO", 1, one(unknownBeyond), ERR, "more than"},
 		{"STALL: members present, offset stuck with lag", 3, one(flat(10, 100, 50, 20)), STALL, "stuck at 100"},
@@ -70,7 +75,8 @@ func TestEvaluate(t *testing.T) {
 			one(series(1, [2]int64{100, 20}, [2]int64{200, 20}, [2]int64{300, 20}, [2]int64{400, 20}, [2]int64{500, 20}, [2]int64{600, 20})), OK, "within limits"},
 		{"lag growing but too few samples to say", 1, one(series(3, [2]int64{100, 10}, [2]int64{110, 20}, [2]int64{120, 30})), OK, "within limits"},
 		{"offset unchanged briefly during a slow batch", 1, one(flat(4, 100, 50, 3)), OK, "within limits"},
-		{"members just left, offset unchanged briefly", 0, one(flat(3, 100, 50, 3)), OK, "within limits"},
+		{"one sample with members says what it cannot tell", 2, one(flat(1, 100, 50, 0)), OK, "judged on one sample; a stall shows only after 1m"},
+		{"a few seconds of samples say so", 2, one(flat(3, 100, 50, 3)), OK, "judged on 20s of samples"},
 		{"no committed offsets yet", 1, nil, OK, "no committed offsets"},
 	}
 	for _, c := range cases {

@@ -39,13 +39,7 @@ type Config struct {
 
 // RegisterFlags adds the connection flags to fs, with c's values as defaults.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
-	fs.Func("brokers", "comma-separated Kafka seed brokers, host:port (default "+strings.Join(c.Brokers, ",")+")", func(s string) error {
-		c.Brokers = splitList(s)
-		if len(c.Brokers) == 0 {
-			return fmt.Errorf("no broker in %q", s)
-		}
-		return nil
-	})
+	fs.Var((*brokerList)(&c.Brokers), "brokers", "Kafka seed brokers as `host:port,...` (comma-separated)")
 	fs.StringVar(&c.ClientID, "client-id", c.ClientID, "Kafka client ID, shown in broker logs and used for quotas")
 	fs.BoolVar(&c.TLS, "tls", c.TLS, "connect with TLS (implied by any --tls-* file)")
 	fs.StringVar(&c.CAFile, "tls-ca", c.CAFile, "PEM file of CA certificates to trust instead of the system pool")
@@ -54,6 +48,21 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.SASLMechanism, "sasl-mechanism", c.SASLMechanism, "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (empty: no SASL)")
 	fs.StringVar(&c.SASLUser, "sasl-user", c.SASLUser, "SASL user name")
 	fs.StringVar(&c.SASLPassword, "sasl-password", c.SASLPassword, "SASL password (prefer the environment variable over the flag: flags show in ps)")
+}
+
+// brokerList is the --brokers flag: a comma-separated list that replaces
+// the default (not appends to it), and shows the default in --help.
+type brokerList []string
+
+func (b *brokerList) String() string { return strings.Join(*b, ",") }
+
+func (b *brokerList) Set(s string) error {
+	list := splitList(s)
+	if len(list) == 0 {
+		return fmt.Errorf("no broker in %q", s)
+	}
+	*b = list
+	return nil
 }
 
 // Options returns the franz-go options for c. Errors name the setting that

@@ -20,22 +20,10 @@ type Event interface {
 	Native() map[string]any
 }
 
-// Encode encodes e with its schema.
+// Encode encodes e with its schema. Errors name the schema (they come from
+// the Serde, whose messages start with "encode <schema>").
 func Encode(ctx context.Context, s *schemas.Serde, e Event) ([]byte, error) {
-	b, err := s.Encode(ctx, e.Schema(), e.Native())
-	if err != nil {
-		return nil, fmt.Errorf("encode %s: %w", e.Schema(), err)
-	}
-	return b, nil
-}
-
-// Output encodes e into a record for topic, keyed by the order ID.
-func Output(ctx context.Context, s *schemas.Serde, topic string, e Event) (pipeline.Output, error) {
-	b, err := Encode(ctx, s, e)
-	if err != nil {
-		return pipeline.Output{}, fmt.Errorf("order %q to %s: %w", e.Key(), topic, err)
-	}
-	return pipeline.Output{Topic: topic, Key: e.Key(), Value: b}, nil
+	return s.Encode(ctx, e.Schema(), e.Native())
 }
 
 // DecodePlaced decodes an OrderPlaced of any version; v1 orders read with
@@ -72,17 +60,26 @@ func decode[E any](ctx context.Context, s *schemas.Serde, b []byte, name string,
 	var zero E
 	m, err := s.Decode(ctx, b, name)
 	if err != nil {
-		// Serde's errors start with "decode <schema>:" already.
-		if isUnreadable(err) {
-			return zero, pipeline.MarkPoison(err)
-		}
-		return zero, pipeline.MarkRetryable(err)
+		return zero, classify(err) // Serde's errors start with "decode <schema>:" already
 	}
 	e, err := from(m)
 	if err != nil {
 		return zero, pipeline.MarkPoison(fmt.Errorf("decode %s: %w", name, err))
 	}
 	return e, nil
+}
+
+// classify gives a decode error its pipeline class: bytes that are not a
+// readable record of the schema are poison, anything else (a schema
+// registry that cannot be reached) is retryable.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	if isUnreadable(err) {
+		return pipeline.MarkPoison(err)
+	}
+	return pipeline.MarkRetryable(err)
 }
 
 func isUnreadable(err error) bool {
@@ -92,24 +89,4 @@ func isUnreadable(err error) bool {
 		}
 	}
 	return false
-}
-
-// Routed is an event and the topic it goes to.
-type Routed struct {
-	Topic string
-	Event Event
-}
-
-// Outputs encodes each event into a record for its topic, keyed by the order
-// ID, in the order given.
-func Outputs(ctx context.Context, s *schemas.Serde, events ...Routed) ([]pipeline.Output, error) {
-	outs := make([]pipeline.Output, len(events))
-	for i, r := range events {
-		out, err := Output(ctx, s, r.Topic, r.Event)
-		if err != nil {
-			return nil, err
-		}
-		outs[i] = out
-	}
-	return outs, nil
 }

@@ -4,7 +4,7 @@
 //
 // # Record keys
 //
-// Every order topic is keyed by the order ID, and Output is the one place that
+// Every order topic is keyed by the order ID, and To is the one place that
 // builds a keyed record, so no stage can pick a different key. Kafka only
 // orders records within a partition, and the order that matters here is that
 // of one order's status transitions: VALIDATED must never overtake SCORED, and
@@ -16,4 +16,18 @@
 // serialize their unrelated orders behind one another for no benefit. Finally
 // the order-status topic is compacted, and compaction keeps the latest record
 // per key: the key must be exactly the thing the status belongs to, the order.
+//
+// # Stages and codecs
+//
+// A stage is a function from one decoded event to the Messages it writes
+// (see processors/validate, score and decide); To addresses each. NewCodecs
+// returns the codecs pipeline.Typed runs such a function with: one per
+// event type for the input, and Codecs.Event, which encodes any event by its
+// own schema, for the outputs.
+//
+// # Status ranks
+//
+// Every Status carries a rank (State.Rank), so that a reader can tell a
+// stale status (a stage that redid an order after a crash) from a new one
+// and never move an order back; see processors/status.
 package order

@@ -165,6 +165,7 @@ func StatusFromNative(m map[string]any) (Status, error) {
 		Reason:    r.optStr("reason"),
 		Stage:     r.str("stage"),
 		ChangedAt: r.time("changed_at"),
+		Rank:      r.int("rank"),
 	}
 	if r.err != nil {
 		return Status{}, fmt.Errorf("%s: %w", s.Schema(), r.err)
@@ -180,6 +181,7 @@ func (s Status) Native() map[string]any {
 		"reason":     optStrNative(s.Reason),
 		"stage":      s.Stage,
 		"changed_at": s.ChangedAt,
+		"rank":       s.Rank,
 	}
 }
 

@@ -95,6 +95,33 @@ const (
 	StateRejected  State = "REJECTED"
 )
 
+// Rank is where a state stands in the pipeline, for ordering an order's
+// statuses: a status of lower rank than one already seen for the order is
+// stale (a stage that redid the order after a crash wrote it) and must not
+// replace it. CONFIRMED and REJECTED are final and share the top rank,
+// whichever stage writes them. 0 is no state this package knows.
+func (s State) Rank() int32 {
+	switch s {
+	case StateAccepted:
+		return RankAccepted
+	case StateValidated:
+		return RankValidated
+	case StateScored:
+		return RankScored
+	case StateConfirmed, StateRejected:
+		return RankFinal
+	}
+	return 0
+}
+
+// The ranks of the states, in pipeline order.
+const (
+	RankAccepted  int32 = 1
+	RankValidated int32 = 2
+	RankScored    int32 = 3
+	RankFinal     int32 = 4 // CONFIRMED or REJECTED
+)
+
 // Status is the current status of an order (OrderStatus), the value of the
 // compacted order-status topic.
 type Status struct {
@@ -103,6 +130,19 @@ type Status struct {
 	Reason    string // empty when there is nothing to explain (Avro null)
 	Stage     string // the processor that set the state
 	ChangedAt time.Time
+	// Rank orders the order's statuses (see State.Rank); writers set it to
+	// State.Rank(). 0 means not stated: records written with OrderStatus v1
+	// read so, and EffectiveRank then takes the state's rank.
+	Rank int32
+}
+
+// EffectiveRank is the rank to order s by: Rank, or the rank of its state
+// when the writer did not state one (OrderStatus v1, Rank 0).
+func (s Status) EffectiveRank() int32 {
+	if s.Rank != 0 {
+		return s.Rank
+	}
+	return s.State.Rank()
 }
 
 // Schema names the Avro schema a Placed is encoded with.

@@ -1,12 +1,15 @@
 package order_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/sluice-dev/sluice/pipeline"
 	"github.com/sluice-dev/sluice/processors/order"
@@ -44,6 +47,10 @@ func placed() order.Placed {
 func TestEventsRoundTripThroughSerde(t *testing.T) {
 	ctx := context.Background()
 	serde := newSerde(t)
+	codecs, err := order.NewCodecs(serde)
+	if err != nil {
+		t.Fatal(err)
+	}
 	risk := 0.42
 	tests := []struct {
 		name   string
@@ -65,9 +72,9 @@ func TestEventsRoundTripThroughSerde(t *testing.T) {
 			OrderID: "o-1", CustomerID: "c-1", Decision: order.DecisionConfirmed,
 			Stage: "decide", TotalCents: 3399, Currency: "EUR", PlacedAt: at, DecidedAt: at,
 		}, func(b []byte) (order.Event, error) { return order.DecodeDecided(ctx, serde, b) }},
-		{"status with reason", order.Status{OrderID: "o-1", State: order.StateRejected, Reason: "order has no lines", Stage: "validate", ChangedAt: at},
+		{"status with reason", order.Status{OrderID: "o-1", State: order.StateRejected, Reason: "order has no lines", Stage: "validate", ChangedAt: at, Rank: order.RankFinal},
 			func(b []byte) (order.Event, error) { return order.DecodeStatus(ctx, serde, b) }},
-		{"status without reason", order.Status{OrderID: "o-1", State: order.StateScored, Stage: "score", ChangedAt: at},
+		{"status without reason", order.Status{OrderID: "o-1", State: order.StateScored, Stage: "score", ChangedAt: at, Rank: order.RankScored},
 			func(b []byte) (order.Event, error) { return order.DecodeStatus(ctx, serde, b) }},
 	}
 	for _, tt := range tests {
@@ -83,17 +90,23 @@ func TestEventsRoundTripThroughSerde(t *testing.T) {
 			if !reflect.DeepEqual(got, tt.event) {
 				t.Fatalf("round trip changed the event:\n got %#v\nwant %#v", got, tt.event)
 			}
+			// The event codec, every stage's output codec, writes the same
+			// bytes and reads back the same event, of the same Go type.
+			viaCodec, err := codecs.Event.Encode(ctx, tt.event)
+			if err != nil || !bytes.Equal(viaCodec, b) {
+				t.Fatalf("Codecs.Event.Encode = %x, %v; want %x", viaCodec, err, b)
+			}
+			if got, err := codecs.Event.Decode(ctx, b); err != nil || !reflect.DeepEqual(got, tt.event) {
+				t.Fatalf("Codecs.Event.Decode = %#v, %v; want %#v", got, err, tt.event)
+			}
 		})
 	}
 }
 
-func TestOutputIsKeyedByOrderID(t *testing.T) {
-	out, err := order.Output(context.Background(), newSerde(t), "orders", placed())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out.Topic != "orders" || string(out.Key) != "o-1" || len(out.Value) == 0 {
-		t.Fatalf("Output = topic %q key %q value %d bytes, want orders, o-1, an encoded value", out.Topic, out.Key, len(out.Value))
+func TestToKeysByOrderID(t *testing.T) {
+	m := order.To("orders", placed())
+	if m.Topic != "orders" || string(m.Key) != "o-1" || m.Value.Key() == nil {
+		t.Fatalf("To = topic %q key %q, want orders, o-1", m.Topic, m.Key)
 	}
 }
 
@@ -200,4 +213,172 @@ func TestDecodeErrorsCarryTheirClass(t *testing.T) {
 			t.Errorf("DecodePlaced(%q) error %q: want it to start with \"decode sluice.orders.OrderPlaced: \" and say decode once", b, msg)
 		}
 	}
+}
+
+// The codecs are what pipeline.Typed decodes stage inputs with: unreadable
+// bytes are poison, and a registry that does not answer is retryable, since
+// the record itself may be fine.
+func TestCodecsClassifyDecodeErrors(t *testing.T) {
+	ctx := context.Background()
+	codecs, err := order.NewCodecs(newSerde(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, err := order.Encode(ctx, newSerde(t), order.Status{OrderID: "o-1", State: order.StateScored, Stage: "score", ChangedAt: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Nothing listens on port 1: every registry call fails at once.
+	rc, err := sr.NewClient(sr.URLs("http://127.0.0.1:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := schemas.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	withRegistry, err := schemas.NewSerde(set, schemas.WithRegistry(rc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	registryCodecs, err := order.NewCodecs(withRegistry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	confluentFramed := []byte{0, 0, 0, 0, 7, 2, 'o'} // schema ID 7
+
+	tests := []struct {
+		name  string
+		codec pipeline.Codec[order.Placed]
+		in    []byte
+		want  pipeline.Class
+	}{
+		{"JSON", codecs.Placed, []byte(`{"order_id":"o-1"}`), pipeline.Poison},
+		{"another record", codecs.Placed, status, pipeline.Poison},
+		{"truncated", codecs.Placed, status[:len(status)-2], pipeline.Poison},
+		{"registry unreachable", registryCodecs.Placed, confluentFramed, pipeline.Retryable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := tt.codec.Decode(ctx, tt.in)
+			if err == nil || pipeline.ClassOf(err) != tt.want {
+				t.Fatalf("Decode = %v (class %v), want a %v error", err, pipeline.ClassOf(err), tt.want)
+			}
+		})
+	}
+	if _, err := codecs.Event.Decode(ctx, []byte("nope")); pipeline.ClassOf(err) != pipeline.Poison {
+		t.Fatalf("Codecs.Event.Decode(garbage) = %v, want a poison error", err)
+	}
+}
+
+func TestStateRanksFollowThePipeline(t *testing.T) {
+	states := []order.State{order.StateAccepted, order.StateValidated, order.StateScored, order.StateConfirmed}
+	for i := 1; i < len(states); i++ {
+		if states[i-1].Rank() >= states[i].Rank() {
+			t.Errorf("%s rank %d is not below %s rank %d", states[i-1], states[i-1].Rank(), states[i], states[i].Rank())
+		}
+	}
+	if order.StateRejected.Rank() != order.StateConfirmed.Rank() || order.StateConfirmed.Rank() != order.RankFinal {
+		t.Errorf("REJECTED rank %d, CONFIRMED rank %d: want both final (%d)", order.StateRejected.Rank(), order.StateConfirmed.Rank(), order.RankFinal)
+	}
+	if r := order.State("LOST").Rank(); r != 0 {
+		t.Errorf("unknown state rank %d, want 0", r)
+	}
+}
+
+// A status written with OrderStatus v1 (no rank) still reads, with Rank 0,
+// and is ordered by the rank of its state.
+func TestDecodeStatusReadsV1WithoutRank(t *testing.T) {
+	set, err := schemas.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1 := set.Versions(schemas.OrderStatus)[0]
+	if v1.Version != 1 {
+		t.Fatalf("oldest OrderStatus is v%d, want v1", v1.Version)
+	}
+	native := order.Status{OrderID: "o-1", State: order.StateScored, Stage: "score", ChangedAt: at}.Native()
+	delete(native, "rank")
+	b, err := v1.Codec.SingleFromNative(nil, native)
+	if err != nil {
+		t.Fatalf("encode v1: %v", err)
+	}
+	s, err := order.DecodeStatus(context.Background(), newSerde(t), b)
+	if err != nil {
+		t.Fatalf("DecodeStatus(v1): %v", err)
+	}
+	if want := (order.Status{OrderID: "o-1", State: order.StateScored, Stage: "score", ChangedAt: at}); s != want {
+		t.Fatalf("v1 status read as %+v, want %+v", s, want)
+	}
+	if s.EffectiveRank() != order.RankScored {
+		t.Fatalf("EffectiveRank of a v1 SCORED = %d, want %d", s.EffectiveRank(), order.RankScored)
+	}
+	if r := (order.Status{State: order.StateScored, Rank: 9}).EffectiveRank(); r != 9 {
+		t.Fatalf("EffectiveRank with a stated rank = %d, want the stated 9", r)
+	}
+}
+
+// TestTruncatedOrderErrorReadsOnce is the poison error of the demo and the
+// dlq list: an OrderPlaced cut inside its order lines. It names the schema
+// once, says where in the record decoding stopped, and its counts read as
+// English.
+func TestTruncatedOrderErrorReadsOnce(t *testing.T) {
+	ctx := context.Background()
+	s := newSerde(t)
+	p := placed()
+	full, err := order.Encode(ctx, s, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name  string
+		cut   func([]byte) []byte
+		where string
+	}{
+		// The array header says one line and a single byte follows it.
+		{"inside the lines array", func(b []byte) []byte {
+			i := linesStart(t, ctx, s, p, b)
+			return append(append([]byte{}, b[:i]...), 2, 0x02) // count 1, then one byte
+		}, "lines: array block of 1 item needs at least"},
+		{"inside a line's SKU", func(b []byte) []byte {
+			i := linesStart(t, ctx, s, p, b)
+			return append(append([]byte{}, b[:i]...), 2, 20, 'a', 'b') // count 1, a 10-byte SKU with 2 bytes
+		}, "lines[0].sku: string length 10 exceeds the 2 bytes remaining"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := order.DecodePlaced(ctx, s, c.cut(full))
+			if err == nil {
+				t.Fatal("a truncated order decoded")
+			}
+			msg := err.Error()
+			if n := strings.Count(msg, schemas.OrderPlaced); n != 1 {
+				t.Errorf("error names %s %d times, want once: %s", schemas.OrderPlaced, n, msg)
+			}
+			if !strings.Contains(msg, c.where) {
+				t.Errorf("error %q does not say %q", msg, c.where)
+			}
+			if strings.Contains(msg, "1 items") || strings.Contains(msg, " 1 bytes remain") {
+				t.Errorf("error %q has a singular count in the plural", msg)
+			}
+		})
+	}
+}
+
+// linesStart finds where the order lines start in b, an encoding of p: the
+// bytes before are those of p with no lines, minus the empty array's 0.
+func linesStart(t *testing.T, ctx context.Context, s *schemas.Serde, p order.Placed, b []byte) int {
+	t.Helper()
+	empty := p
+	empty.Lines = nil
+	e, err := order.Encode(ctx, s, empty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range e {
+		if i >= len(b) || e[i] != b[i] {
+			return i
+		}
+	}
+	return len(e)
 }

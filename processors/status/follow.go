@@ -19,11 +19,12 @@ var ErrGroupClient = errors.New("status view needs a client without a consumer g
 // (if not nil) once it has caught up with the end offsets the topic had when
 // Follow started, then keeps tailing until ctx ends, when it returns nil.
 //
-// client must be a direct consumer, built without kgo.ConsumerGroup and with
-// kgo.ConsumeTopics(topic) and
-// kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), the way ClientOpts
-// builds it. Follow owns the client's polling while it runs; the caller
-// closes the client after Follow returns.
+// client must be a direct consumer, built without kgo.ConsumerGroup and
+// with ClientOpts(topic): from the start, read_committed (records of
+// aborted transactions, such as those of a fenced exactly-once instance,
+// never show), keeping transaction markers (so that a partition ending in
+// one is still seen to be caught up). Follow owns the client's polling while
+// it runs; the caller closes the client after Follow returns.
 //
 // A record that cannot be applied (undecodable, or keyed by something other
 // than its order ID) is logged and skipped: one bad record in a compacted
@@ -31,6 +32,12 @@ var ErrGroupClient = errors.New("status view needs a client without a consumer g
 func Follow(ctx context.Context, client *kgo.Client, topic string, v *View, ready func()) error {
 	if g, _ := client.OptValue(kgo.ConsumerGroup).(string); g != "" {
 		return fmt.Errorf("follow %s with group %q: %w", topic, g, ErrGroupClient)
+	}
+	keep, _ := client.OptValue(kgo.KeepControlRecords).(bool)
+	// kgo keeps the isolation level as Kafka's int8: 1 is read_committed.
+	isolation, _ := client.OptValue(kgo.FetchIsolationLevel).(int8)
+	if !keep || isolation != 1 {
+		return fmt.Errorf("follow %s: the client must read committed records and keep transaction markers: build it with status.ClientOpts", topic)
 	}
 	behind, err := endOffsets(ctx, kadm.NewClient(client), topic)
 	if err != nil {
@@ -57,7 +64,10 @@ func Follow(ctx context.Context, client *kgo.Client, topic string, v *View, read
 			slog.WarnContext(ctx, "status view fetch failed", "topic", t, "partition", p, "err", err)
 		})
 		fetches.EachRecord(func(r *kgo.Record) {
-			if err := v.Apply(ctx, r.Key, r.Value); err != nil {
+			if r.Attrs.IsControl() {
+				// A transaction marker: nothing to apply, but its offset
+				// counts towards catching up.
+			} else if err := v.Apply(ctx, r.Key, r.Value); err != nil {
 				slog.ErrorContext(ctx, "status view skipped record", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "err", err)
 			}
 			if end, ok := behind[r.Partition]; ok && r.Offset+1 >= end {
@@ -76,6 +86,8 @@ func ClientOpts(topic string) []kgo.Opt {
 	return []kgo.Opt{
 		kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.KeepControlRecords(),
 	}
 }
 

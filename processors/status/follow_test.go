@@ -3,6 +3,7 @@ package status
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -143,5 +144,63 @@ func TestFollowRefusesGroupClient(t *testing.T) {
 	err := Follow(context.Background(), cl, topic, NewView(newSerde(t)), nil)
 	if !errors.Is(err, ErrGroupClient) {
 		t.Fatalf("Follow with a group client: %v, want ErrGroupClient", err)
+	}
+}
+
+// In exactly-once mode the stages write order-status in transactions, and a
+// fenced instance's transaction is aborted. The view must not show aborted
+// records, and must still see that it has caught up when a partition ends
+// in a transaction marker rather than a record.
+func TestFollowSkipsAbortedTransactionsAndGetsReady(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	serde := newSerde(t)
+	seeds := newCluster(t)
+	// One key, so one partition: it ends in the abort marker.
+	producer := newClient(t, seeds, kgo.TransactionalID("score-1"), kgo.DefaultProduceTopic(topic))
+	inTxn := func(commit kgo.TransactionEndTry, statuses ...order.Status) {
+		t.Helper()
+		if err := producer.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range statuses {
+			if err := producer.ProduceSync(ctx, &kgo.Record{Key: s.Key(), Value: encode(t, serde, s)}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := producer.EndTransaction(ctx, commit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rejected := ranked("o-1", order.StateRejected, "decide")
+	rejected.Reason = "written by a zombie"
+	inTxn(kgo.TryCommit, ranked("o-1", order.StateValidated, "validate"), ranked("o-1", order.StateScored, "score"))
+	inTxn(kgo.TryAbort, rejected)
+
+	v := NewView(serde)
+	ready := make(chan struct{})
+	consumer := newClient(t, seeds, ClientOpts(topic)...)
+	done := make(chan error, 1)
+	go func() { done <- Follow(ctx, consumer, topic, v, func() { close(ready) }) }()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("Follow returned %v before ready", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("not ready: the partition ends in an abort marker, which must count as caught up")
+	}
+	if got, _ := v.Get("o-1"); got.State != order.StateScored {
+		t.Fatalf("o-1 = %+v at ready, want SCORED (the aborted REJECTED must not show)", got)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Follow: %v", err)
+	}
+}
+
+func TestFollowRefusesClientWithoutClientOpts(t *testing.T) {
+	cl := newClient(t, newCluster(t), kgo.ConsumeTopics(topic))
+	if err := Follow(context.Background(), cl, topic, NewView(newSerde(t)), nil); err == nil || !strings.Contains(err.Error(), "status.ClientOpts") {
+		t.Fatalf("Follow with a plain consumer: %v, want an error pointing at status.ClientOpts", err)
 	}
 }

@@ -4,26 +4,48 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
+	"unicode/utf8"
 )
+
+// MaxOrderIDBytes is the longest order ID the API looks up. Longer IDs get
+// 400 without a lookup: the pipeline's IDs are a few dozen bytes, and a
+// request line of megabytes is a mistake or an attack, not an order.
+const MaxOrderIDBytes = 256
+
+// echoBytes is the most of a request's input an error body repeats, so a
+// huge or hostile input is never sent back whole.
+const echoBytes = 64
 
 // NewHandler serves the view over HTTP:
 //
 //	GET /orders/{id}  200 with the order's status as JSON, 404 if the view
-//	                  has no such order, 503 while the view is still loading
+//	                  has no such order, 400 for an ID longer than
+//	                  MaxOrderIDBytes, 503 while the view is still loading
 //	GET /healthz      200 while the process is up (liveness)
 //	GET /readyz       200 once the view has caught up, 503 before (readiness)
+//
+// Error bodies are JSON ({"error": ..., "hint": ...}) and quote at most the
+// first 64 bytes of an ID.
 func NewHandler(v *View) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		if len(id) > MaxOrderIDBytes {
+			writeJSON(w, http.StatusBadRequest, errorBody{
+				Error: fmt.Sprintf("order ID %s is %d bytes, longer than the %d this API accepts", quotePrefix(id), len(id), MaxOrderIDBytes),
+				Hint:  "GET /orders/{id} takes one order's ID, as in the order_id field of its events",
+			})
+			return
+		}
 		if !v.Ready() {
 			notReady(w)
 			return
 		}
-		id := r.PathValue("id")
 		s, ok := v.Get(id)
 		if !ok {
 			writeJSON(w, http.StatusNotFound, errorBody{
-				Error: fmt.Sprintf("order %q not found", id),
+				Error: fmt.Sprintf("order %s not found", quotePrefix(id)),
 				Hint:  "order IDs are case-sensitive; an order appears here once the validate stage has processed it, usually within seconds of being placed",
 			})
 			return
@@ -63,6 +85,19 @@ type statusBody struct {
 type errorBody struct {
 	Error string `json:"error"`
 	Hint  string `json:"hint,omitempty"`
+}
+
+// quotePrefix quotes s, cut to its first echoBytes bytes (at a character
+// boundary) and marked with "..." when longer.
+func quotePrefix(s string) string {
+	if len(s) <= echoBytes {
+		return strconv.Quote(s)
+	}
+	cut := echoBytes
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strconv.Quote(s[:cut]) + "..."
 }
 
 func notReady(w http.ResponseWriter) {

@@ -1,8 +1,10 @@
 // Package validate checks a placed order against Sluice's business rules and
 // normalizes it. An order that breaks a rule is rejected, which is an
-// outcome, not a failure: Check returns a Rejection, never an error, and the
-// Handler turns it into an OrderDecided and an OrderStatus like any other
-// decision. Errors are kept for records that cannot be read at all.
+// outcome, not a failure: Check returns a Rejection, never an error, and
+// Outputs turns it into an OrderDecided and an OrderStatus like any other
+// decision. Both are pure functions of decoded values; records that cannot
+// be read never reach them (processors/chain runs the stage behind a codec
+// that dead-letters them).
 package validate
 
 import (

@@ -1,6 +1,6 @@
 package offsets
 
-import "github.com/sluice-dev/sluice/pipeline/internal/offsetmeta"
+import "github.com/sluice-dev/sluice/pipeline/offsetmeta"
 
 // This file gives a Window what precise resume needs: the offsetmeta
 // encoding of the finished offsets above the watermark, and its exact length
