@@ -162,6 +162,17 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 	say("wrote %s, %s and %s", filepath.Join(cfg.out, "peers.md"), png, filepath.Join(cfg.out, "runs.json"))
+	// A smoke run in CI must fail when a contender failed or broke a
+	// promise; a timeout is a result, not a failure.
+	var bad []string
+	for _, r := range runs {
+		if r.Result.Status == measure.Failed || len(r.Problems) > 0 {
+			bad = append(bad, fmt.Sprintf("%s %s run %d", r.Workload, r.Contender, r.Rep))
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%d runs failed or did not pass the output check: %s (see the table and %s)", len(bad), strings.Join(bad, ", "), logs)
+	}
 	return nil
 }
 
@@ -190,7 +201,7 @@ func runOne(ctx context.Context, env measure.Env, cfg config, brokers []string, 
 		r.CheckErr = err.Error()
 	}
 	r.Check = check
-	r.Judge(c, in)
+	r.Judge(c)
 
 	line := fmt.Sprintf("%s %-16s run %d: %s", in.Name, c.Name, rep, r.Result.Status)
 	if r.Result.Status == measure.OK || r.Result.Status == measure.Timeout {

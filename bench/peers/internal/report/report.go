@@ -32,7 +32,7 @@ type Run struct {
 // Judge fills r.Problems: outputs must match committed inputs one for one
 // (duplicates allowed at-least-once only), key order must hold where
 // promised, and sampled values must be the handler's.
-func (r *Run) Judge(c contender.Contender, in *workload.Input) {
+func (r *Run) Judge(c contender.Contender) {
 	if r.Result.Status == measure.Skipped || r.Result.Status == measure.Failed && r.Check.Outputs == 0 && r.CheckErr == "" {
 		return
 	}

@@ -37,7 +37,7 @@ func TestJudge(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := Run{Result: c.res, Check: c.check}
-			r.Judge(c.c, nil)
+			r.Judge(c.c)
 			got := strings.Join(r.Problems, "; ")
 			if c.want == "" && got != "" || c.want != "" && !strings.Contains(got, c.want) {
 				t.Fatalf("problems %q, want %q", got, c.want)
