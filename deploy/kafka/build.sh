@@ -6,6 +6,9 @@
 # Each step is skipped when its result is already there; the Kafka image is
 # rebuilt when pom.xml, entrypoint.sh, log4j2.properties or Containerfile change.
 #
+# With --jars-only it stops after fetching the jars (bench/peers runs the
+# broker from them on the host JVM and needs neither podman nor the images).
+#
 # Environment:
 #   SLUICE_CACHE   where fetched jars are kept (default ~/.cache/sluice)
 #   JRE_IMAGE      base image name (default localhost/sluice-jre:17)
@@ -16,7 +19,15 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 say() { echo "build.sh: $*"; }
 die() { echo "build.sh: ERROR: $*" >&2; exit 1; }
 
-for tool in podman mvn debootstrap sha256sum; do
+JARS_ONLY=0
+case "${1:-}" in
+  "") ;;
+  --jars-only) JARS_ONLY=1 ;;
+  *) die "unknown argument $1 (want none, or --jars-only)" ;;
+esac
+tools=(mvn)
+[ "$JARS_ONLY" = 1 ] || tools+=(podman debootstrap sha256sum)
+for tool in "${tools[@]}"; do
   command -v "$tool" >/dev/null || die "$tool not found (run .ci/containers.sh, which installs it)"
 done
 
@@ -40,6 +51,7 @@ else
   ls "$LIBS"/kafka_2.13-"$VERSION".jar >/dev/null
   touch "$LIBS/.complete"
 fi
+[ "$JARS_ONLY" = 1 ] && exit 0
 
 # (b) JRE base image
 if podman image exists "$JRE_IMAGE"; then
