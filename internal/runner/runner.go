@@ -70,6 +70,8 @@ type Common struct {
 	PanicsRetryable bool
 	CreateTopics    bool
 	SessionTimeout  time.Duration
+
+	profiling profiling // --pprof-addr (pprof.go)
 }
 
 func (c *Common) register(fs *flag.FlagSet, spec Spec) {
@@ -97,6 +99,7 @@ func (c *Common) register(fs *flag.FlagSet, spec Spec) {
 	fs.BoolVar(&c.PanicsRetryable, "panics-retryable", false, "retry records whose handler panicked instead of dead-lettering them at once")
 	fs.BoolVar(&c.CreateTopics, "create-topics", true, "create missing retry and dead-letter topics at start")
 	fs.DurationVar(&c.SessionTimeout, "session-timeout", 45*time.Second, "consumer-group session timeout: how long a silent instance keeps its partitions")
+	c.profiling.register(fs)
 }
 
 // options turns the failure-handling flags into processor options.
@@ -234,6 +237,11 @@ func run(spec Spec, c *Common, log *slog.Logger) error {
 	ctx, stop := signals.Context(context.Background())
 	defer stop()
 
+	_, stopProfiling, err := c.profiling.serve(log)
+	if err != nil {
+		return err
+	}
+	defer stopProfiling()
 	var ready atomic.Bool
 	if c.MetricsAddr != "" {
 		srv, err := serveOps(c.MetricsAddr, reg, &ready)
