@@ -19,7 +19,8 @@ import (
 type bench struct {
 	cfg     config
 	log     io.Writer
-	bin     string
+	bin     string            // binaries built from the tree the benchmark runs from
+	bins    map[string]string // --variant name -> its binaries
 	brokers []string
 	broker  *broker // nil with --brokers
 	client  *kgo.Client
@@ -28,13 +29,16 @@ type bench struct {
 }
 
 func newBench(ctx context.Context, cfg config, log io.Writer) (*bench, error) {
-	b := &bench{cfg: cfg, log: log, bin: filepath.Join(cfg.workdir, "bin")}
+	b := &bench{cfg: cfg, log: log, bin: filepath.Join(cfg.workdir, "bin"), bins: map[string]string{}}
 	b.logf("workdir %s; load average at start %s", cfg.workdir, loadAverage())
-	b.logf("building validate, score, decide, loader from %s/cmd", cfg.root)
-	build := exec.CommandContext(ctx, "go", "build", "-o", b.bin+"/", "./cmd/validate", "./cmd/score", "./cmd/decide", "./cmd/loader")
-	build.Dir = cfg.root
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build: %w\n%s", err, out)
+	if err := b.build(ctx, cfg.root, b.bin); err != nil {
+		return nil, err
+	}
+	for name, dir := range cfg.variants {
+		b.bins[name] = filepath.Join(cfg.workdir, "bin-"+name)
+		if err := b.build(ctx, dir, b.bins[name]); err != nil {
+			return nil, fmt.Errorf("--variant %s: %w", name, err)
+		}
 	}
 	if cfg.brokers != "" {
 		b.brokers = splitList(cfg.brokers)
@@ -57,6 +61,25 @@ func newBench(ctx context.Context, cfg config, log io.Writer) (*bench, error) {
 	}
 	b.client, b.adm = cl, kadm.NewClient(cl)
 	return b, nil
+}
+
+// build builds the stages and the loader of the source tree root into dir.
+func (b *bench) build(ctx context.Context, root, dir string) error {
+	b.logf("building validate, score, decide, loader from %s/cmd", root)
+	build := exec.CommandContext(ctx, "go", "build", "-o", dir+"/", "./cmd/validate", "./cmd/score", "./cmd/decide", "./cmd/loader")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build in %s: %w\n%s", root, err, out)
+	}
+	return nil
+}
+
+// binFor returns the directory of the stage binaries mode runs.
+func (b *bench) binFor(mode string) string {
+	if _, v := splitMode(mode); v != "" {
+		return b.bins[v]
+	}
+	return b.bin
 }
 
 func (b *bench) close() {

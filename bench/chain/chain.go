@@ -26,6 +26,13 @@ const (
 	modePartition = "partition" // --ordering partition on --partition-stages
 )
 
+// splitMode splits a mode of --modes into its ordering and the --variant
+// whose binaries it runs ("" for the tree the benchmark runs from).
+func splitMode(mode string) (ordering, variant string) {
+	ordering, variant, _ = strings.Cut(mode, "@")
+	return ordering, variant
+}
+
 // chain is one step's instance of the order pipeline: its topics (prefixed
 // with the step's name, so steps never share a topic or a group) and its
 // three stage processes.
@@ -179,8 +186,9 @@ func (c *chain) start(bin, dir, brokers, mode string, partitionStages, scoreEnv 
 		if s == "score" {
 			env = scoreEnv
 		}
-		ordering := mode == modePartition && slices.Contains(partitionStages, s)
-		p, err := startProc(filepath.Join(bin, s), c.stageArgs(s, brokers, ordering), env, filepath.Join(dir, c.prefix+"-"+s+".log"))
+		ordering, _ := splitMode(mode)
+		partition := ordering == modePartition && slices.Contains(partitionStages, s)
+		p, err := startProc(filepath.Join(bin, s), c.stageArgs(s, brokers, partition), env, filepath.Join(dir, c.prefix+"-"+s+".log"))
 		if err != nil {
 			c.stop()
 			return err

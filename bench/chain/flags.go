@@ -80,6 +80,7 @@ type config struct {
 	kafkaLibs       string
 	workdir         string
 	root            string
+	variants        map[string]string // --variant name -> source tree
 
 	profile        bool
 	profileRate    int
@@ -96,16 +97,28 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		quick                   bool
 	)
 	fs.StringVar(&rates, "rates", "500,1000,2000,3000,4000,6000", "orders per second to try, ascending, comma-separated")
-	fs.StringVar(&modes, "modes", "key,partition", "ordering modes to compare: key (the default of every stage) and/or partition")
+	fs.StringVar(&modes, "modes", "key,partition", "ordering modes to compare: key (the default of every stage) and/or partition; MODE@NAME runs the stages built from --variant NAME")
 	fs.StringVar(&partStage, "partition-stages", "validate,score,decide", "stages that get --ordering partition in partition mode")
 	fs.DurationVar(&c.duration, "duration", 30*time.Second, "how long the loader sends at each rate")
 	fs.DurationVar(&c.settle, "settle", 5*time.Second, "how long after the loader stops the lag must have drained, and latencies are collected")
-	fs.DurationVar(&c.warmup, "warmup", 15*time.Second, "a first step at 1,000 orders/s in the first of --modes, not reported, so the broker's JIT has compiled its hot paths before anything is measured (0: none)")
+	fs.DurationVar(&c.warmup, "warmup", 30*time.Second, "a first step at 1,000 orders/s in the first of --modes, not reported, so the broker's JIT has compiled its hot paths before anything is measured (0: none)")
 	fs.IntVar(&c.partitions, "partitions", 6, "partitions of every topic (the compose file's and the demo's count)")
 	fs.BoolVar(&quick, "quick", false, "shorter run: --duration 10s and --rates 1000,2000,4000 unless given")
 	fs.StringVar(&c.brokers, "brokers", "", "use this running Kafka (host:port,...) instead of starting one; it must allow creating and deleting topics")
 	fs.StringVar(&c.kafkaLibs, "kafka-libs", "", "directory of the Kafka jars for the broker this starts (default ${SLUICE_CACHE:-~/.cache/sluice}/kafka-<version of deploy/kafka/pom.xml>/libs, filled by deploy/kafka/build.sh)")
 	fs.StringVar(&c.workdir, "workdir", "", "directory for binaries, logs, broker data and profiles (default: a new one under $TMPDIR; kept afterwards)")
+	c.variants = map[string]string{}
+	fs.Func("variant", "NAME=DIR: also build the stages from the Sluice source tree DIR (e.g. a scratch copy with a core change), for modes MODE@NAME; repeatable", func(v string) error {
+		name, dir, ok := strings.Cut(v, "=")
+		if !ok || name == "" || dir == "" || strings.ContainsAny(name, "@,= ") {
+			return fmt.Errorf("want NAME=DIR with a plain NAME, got %q", v)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err != nil {
+			return fmt.Errorf("%s: not a source tree with a go.mod: %w", dir, err)
+		}
+		c.variants[name] = dir
+		return nil
+	})
 	fs.BoolVar(&c.profile, "profile", false, "profile score in key and partition mode at --profile-rate instead of the step search")
 	fs.IntVar(&c.profileRate, "profile-rate", 2000, "orders per second of the --profile runs")
 	fs.DurationVar(&c.profileSeconds, "profile-seconds", 15*time.Second, "length of the CPU, mutex and block profiles; the load runs --profile-warmup longer")
@@ -139,8 +152,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	c.modes = splitList(modes)
 	for _, m := range c.modes {
-		if m != modeKey && m != modePartition {
-			return config{}, fmt.Errorf("--modes %q: %q is not key or partition", modes, m)
+		base, variant, hasVariant := strings.Cut(m, "@")
+		if base != modeKey && base != modePartition {
+			return config{}, fmt.Errorf("--modes %q: %q is not key or partition (optionally @variant)", modes, m)
+		}
+		if _, ok := c.variants[variant]; hasVariant && !ok {
+			return config{}, fmt.Errorf("--modes %q: %q names variant %q, which no --variant defines", modes, m, variant)
 		}
 	}
 	if len(c.modes) == 0 {

@@ -64,7 +64,7 @@ func (b *bench) runProfile(ctx context.Context, stdout io.Writer) error {
 			name  string
 			lines int
 		}{{"cpu", 35}, {"mutex", 15}, {"block", 15}} {
-			top, err := pprofTop(ctx, filepath.Join(b.bin, "score"), filepath.Join(dir, "score."+p.name+".pprof"), p.lines)
+			top, err := pprofTop(ctx, filepath.Join(b.binFor(mode), "score"), filepath.Join(dir, "score."+p.name+".pprof"), p.lines)
 			if err != nil {
 				return err
 			}

@@ -75,28 +75,30 @@ func report(w io.Writer, cfg config, results []*stepResult, loadStart, loadEnd s
 	}
 }
 
-// printRatios prints key/partition ratios at each rate both modes ran.
+// printRatios prints, at each rate both ran, the ratios of mode num to
+// mode den: key to partition, and each MODE@variant to MODE.
 func printRatios(w io.Writer, results []*stepResult) {
-	type pair struct{ key, part *stepResult }
-	var rates []int
-	pairs := map[int]*pair{}
+	pairs := [][2]string{{modeKey, modePartition}}
+	seen := map[string]bool{}
 	for _, r := range results {
-		p := pairs[r.rate]
-		if p == nil {
-			p = &pair{}
-			pairs[r.rate] = p
-			rates = append(rates, r.rate)
-		}
-		if r.mode == modeKey {
-			p.key = r
-		} else {
-			p.part = r
+		if o, v := splitMode(r.mode); v != "" && !seen[r.mode] {
+			seen[r.mode] = true
+			pairs = append(pairs, [2]string{r.mode, o})
 		}
 	}
+	for _, p := range pairs {
+		printRatio(w, results, p[0], p[1])
+	}
+}
+
+func printRatio(w io.Writer, results []*stepResult, num, den string) {
 	var rows []string
-	for _, rate := range rates {
-		p := pairs[rate]
-		if p.key == nil || p.part == nil {
+	for _, n := range results {
+		if n.mode != num {
+			continue
+		}
+		d := find(results, den, n.rate)
+		if d == nil {
 			continue
 		}
 		ratio := func(a, b float64) string {
@@ -105,19 +107,19 @@ func printRatios(w io.Writer, results []*stepResult) {
 			}
 			return fmt.Sprintf("%.2f", a/b)
 		}
-		kp99, pp99 := p.key.lat.quantile(0.99), p.part.lat.quantile(0.99)
-		p99 := ratio(float64(kp99.d), float64(pp99.d))
-		if kp99.atLeast || pp99.atLeast {
+		np99, dp99 := n.lat.quantile(0.99), d.lat.quantile(0.99)
+		p99 := ratio(float64(np99.d), float64(dp99.d))
+		if np99.atLeast || dp99.atLeast {
 			p99 += " (bound)"
 		}
-		rows = append(rows, fmt.Sprintf("| %d | %s | %s | %s | %s |", rate,
-			ratio(p.key.cpuPerRecord(0), p.part.cpuPerRecord(0)), ratio(p.key.cpuPerRecord(1), p.part.cpuPerRecord(1)),
-			ratio(p.key.cpuPerRecord(2), p.part.cpuPerRecord(2)), p99))
+		rows = append(rows, fmt.Sprintf("| %d | %s | %s | %s | %s |", n.rate,
+			ratio(n.cpuPerRecord(0), d.cpuPerRecord(0)), ratio(n.cpuPerRecord(1), d.cpuPerRecord(1)),
+			ratio(n.cpuPerRecord(2), d.cpuPerRecord(2)), p99))
 	}
 	if len(rows) == 0 {
 		return
 	}
-	fmt.Fprintln(w, "\nKey mode / partition mode, same rate, same run (CPU per record; > 1 means key mode costs more):")
+	fmt.Fprintf(w, "\n%s / %s, same rate, same run (CPU per record; > 1 means %s costs more):\n", num, den, num)
 	fmt.Fprintln(w, "\n| rate/s | validate CPU | score CPU | decide CPU | p99 |")
 	fmt.Fprintln(w, "|---|---|---|---|---|")
 	fmt.Fprintln(w, strings.Join(rows, "\n"))

@@ -74,7 +74,7 @@ type stepOptions struct {
 // rate for o.duration, the settle window, the measurements.
 func (b *bench) runStep(ctx context.Context, mode string, rate int, o stepOptions) (*stepResult, error) {
 	b.steps++
-	c := &chain{prefix: fmt.Sprintf("s%02d-%s-%d", b.steps, mode, rate)}
+	c := &chain{prefix: fmt.Sprintf("s%02d-%s-%d", b.steps, strings.ReplaceAll(mode, "@", "-"), rate)}
 	r := &stepResult{name: c.prefix, mode: mode, rate: rate}
 	if o.pprof {
 		ports, err := freePorts(1)
@@ -93,7 +93,7 @@ func (b *bench) runStep(ctx context.Context, mode string, rate int, o stepOption
 			b.logf("%s: %v", c.prefix, err)
 		}
 	}()
-	if err := c.start(b.bin, b.cfg.workdir, b.brokerList(), mode, b.cfg.partitionStages, o.scoreEnv); err != nil {
+	if err := c.start(b.binFor(mode), b.cfg.workdir, b.brokerList(), mode, b.cfg.partitionStages, o.scoreEnv); err != nil {
 		return nil, err
 	}
 	defer c.stop()
