@@ -87,6 +87,8 @@ type Common struct {
 	SessionTimeout  time.Duration
 	InstanceID      string
 	Guarantee       string
+
+	profiling profiling // --pprof-addr (pprof.go)
 }
 
 func (c *Common) register(fs *flag.FlagSet, spec Spec) {
@@ -120,6 +122,7 @@ func (c *Common) register(fs *flag.FlagSet, spec Spec) {
 	fs.StringVar(&c.Guarantee, "guarantee", "at-least-once", "at-least-once: a crash may process records again; exactly-once: outputs and offsets commit together in Kafka transactions, once per --commit-interval, so read_committed readers see every output once (needs the transactional-ID ACLs)")
 	host, _ := os.Hostname()
 	fs.StringVar(&c.InstanceID, "instance-id", host, "static group membership: a restart with the same ID takes back its partitions at once; every live instance of a group needs its own (default: the host name, so a StatefulSet pod keeps its identity); empty: dynamic membership")
+	c.profiling.register(fs)
 }
 
 // membership turns --instance-id into its option.
@@ -302,6 +305,11 @@ func run(spec Spec, c *Common, log *slog.Logger) error {
 		return err
 	}
 
+	_, stopProfiling, err := c.profiling.serve(log)
+	if err != nil {
+		return err
+	}
+	defer stopProfiling()
 	if c.MetricsAddr != "" {
 		srv, err := ServeOps(c.MetricsAddr, reg, h.ready)
 		if err != nil {
