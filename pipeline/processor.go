@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -97,6 +98,19 @@ func (p *Processor) Run(ctx context.Context) error {
 	committer := &committer{interval: cfg.commitInterval, log: log, ledger: ledger, metrics: p.metrics, metaMax: cfg.metadataMaxBytes}
 	rebal := &rebalancer{revokeTimeout: cfg.revokeTimeout, log: log, ledger: ledger, queue: queue, committer: committer, metrics: p.metrics,
 		group: cfg.group, transactional: cfg.exactlyOnce}
+	if cfg.onError == nil {
+		// Before joining the group: a retry or dead-letter topic created
+		// after the join would be found by a later metadata refresh and
+		// cost a rebalance per topic, with the input's fetching held up
+		// meanwhile (the first second of a new processor's records were
+		// its slowest).
+		if err := p.checkTopics(ctx, routes, log); err != nil {
+			if ctx.Err() != nil {
+				return nil // cancelled while starting: a clean stop
+			}
+			return err
+		}
+	}
 	var cl *kgo.Client
 	var sess *kgo.GroupTransactSession
 	var err error
@@ -122,16 +136,6 @@ func (p *Processor) Run(ctx context.Context) error {
 		txn = &transactor{interval: cfg.commitInterval, log: log, sess: sess, ledger: ledger, queue: queue, router: router,
 			metrics: p.metrics, metaMax: cfg.metadataMaxBytes, gate: gate}
 		rebal.gate = gate
-	}
-	if cfg.onError == nil {
-		check := &topicCheck{name: cfg.name, inputs: cfg.topics, create: cfg.createTopics, routes: routes, log: log}
-		if err := check.check(ctx, cl); err != nil {
-			cl.Close()
-			if ctx.Err() != nil {
-				return nil // cancelled while starting: a clean stop
-			}
-			return err
-		}
 	}
 	guarantee := "at-least-once"
 	if txn != nil {
@@ -318,6 +322,19 @@ func (p *Processor) clientOptions(subscribed []string, rebal *rebalancer) []kgo.
 		kgo.OnPartitionsLost(rebal.onLost),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 	)
+}
+
+// checkTopics runs the topic check (topics.go) on a client of its own,
+// which joins no group.
+func (p *Processor) checkTopics(ctx context.Context, routes *retry.Routes, log *slog.Logger) error {
+	cfg := &p.cfg
+	cl, err := kgo.NewClient(cfg.clientOpts...)
+	if err != nil {
+		return fmt.Errorf("processor %s: kafka client: %w", cfg.name, err)
+	}
+	defer cl.Close()
+	check := &topicCheck{name: cfg.name, inputs: cfg.topics, create: cfg.createTopics, routes: routes, log: log}
+	return check.check(ctx, cl)
 }
 
 // transactionalID returns the exactly-once producer's transactional ID.

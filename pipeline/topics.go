@@ -73,6 +73,7 @@ func (c *topicCheck) once(ctx context.Context, adm *kadm.Client) error {
 		}
 		return fmt.Errorf("processor %s: look up input topics: %w", c.name, err)
 	}
+	var created []string
 	for _, in := range c.inputs {
 		partitions := len(inputs[in].Partitions)
 		for _, t := range c.routes.Outputs(in) {
@@ -99,7 +100,34 @@ func (c *topicCheck) once(ctx context.Context, adm *kadm.Client) error {
 			default:
 				c.log.Info("created topic", "topic", t, "partitions", partitions)
 			}
+			created = append(created, t)
 		}
 	}
-	return nil
+	return c.awaitVisible(ctx, adm, created)
+}
+
+// awaitVisible waits, for up to 10 s, until the brokers' metadata has the
+// topics just created, so that the group's first join already subscribes
+// to them.
+func (c *topicCheck) awaitVisible(ctx context.Context, adm *kadm.Client, topics []string) error {
+	if len(topics) == 0 {
+		return nil
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		details, err := kafkaconn.LookupTopics(ctx, adm, topics...)
+		if err == nil && details.Error() == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if time.Now().After(deadline) {
+			// Not fatal: the client finds them later, at the cost of a
+			// rebalance.
+			c.log.Warn("created topics not visible in metadata yet; starting anyway", "topics", topics, "err", err)
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

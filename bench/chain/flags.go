@@ -39,6 +39,12 @@ after one unreported warm-up step (--warmup) for the broker's JIT:
               when it breaks a rule (~3% of generated orders). Orders not
               decided by the end of --settle count as infinitely late: a
               percentile they reach prints as ">Ns" (N: the longest possible).
+              Also reported over the orders sent after the step's first
+              --warm-in (2s) only ("steady"): new processes spend it on
+              their first requests, which a long-running chain pays once.
+              Each stage's own latency (its output's append time minus its
+              input's) is printed per step and written, per order, to
+              <step>-latency.csv in the workdir.
      lag      per stage, the sum over its input partitions of end offset
               minus committed offset (kadm), sampled every 500 ms.
      bounded  yes when both hold: 5 s (--settle) after the loader stopped,
@@ -74,6 +80,7 @@ type config struct {
 	partitionStages []string
 	duration        time.Duration
 	settle          time.Duration
+	warmIn          time.Duration
 	warmup          time.Duration
 	partitions      int
 	brokers         string
@@ -102,6 +109,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.duration, "duration", 30*time.Second, "how long the loader sends at each rate")
 	fs.DurationVar(&c.settle, "settle", 5*time.Second, "how long after the loader stops the lag must have drained, and latencies are collected")
 	fs.DurationVar(&c.warmup, "warmup", 30*time.Second, "a first step at 1,000 orders/s in the first of --modes, not reported, so the broker's JIT has compiled its hot paths before anything is measured (0: none)")
+	fs.DurationVar(&c.warmIn, "warm-in", 2*time.Second, "latencies are also reported without the orders sent in each step's first warm-in: freshly started stages and loader spend it on their first requests (connections, producer IDs, output topics' metadata)")
 	fs.IntVar(&c.partitions, "partitions", 6, "partitions of every topic (the compose file's and the demo's count)")
 	fs.BoolVar(&quick, "quick", false, "shorter run: --duration 10s and --rates 1000,2000,4000 unless given")
 	fs.StringVar(&c.brokers, "brokers", "", "use this running Kafka (host:port,...) instead of starting one; it must allow creating and deleting topics")

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -21,6 +23,47 @@ type latencies struct {
 	duplicates int // decided records of an order decided before (at-least-once redelivery)
 	unmatched  int // decided records whose key is not an order of the step
 	values     []sample
+	// hops are the latencies of each stage alone, for the orders that went
+	// through all three: validated append − send, scored − validated,
+	// decided − scored (first append of each).
+	hops [3][]time.Duration
+	// trace is, per order that went through all three stages, its send
+	// time and the append times of its validated, scored and decided
+	// records, in send order: written to the workdir for a closer look.
+	trace [][4]time.Time
+	// steady are the latencies of the orders sent after the step's first
+	// warmIn: the stages' and the loader's first requests (connections,
+	// producer IDs, metadata of the output topics) are left out.
+	steady *latencies
+}
+
+// writeTrace writes the trace as CSV: send time (Unix ms), then each
+// stage's append time minus the one before (ms).
+func (l *latencies) writeTrace(path string) error {
+	var b strings.Builder
+	b.WriteString("sent_unix_ms,validate_ms,score_ms,decide_ms\n")
+	for _, t := range l.trace {
+		fmt.Fprintf(&b, "%d,%d,%d,%d\n", t[0].UnixMilli(), t[1].Sub(t[0]).Milliseconds(), t[2].Sub(t[1]).Milliseconds(), t[3].Sub(t[2]).Milliseconds())
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+// steadyOrAll returns the steady-state latencies, or all when there are
+// none (a latencies built in a test).
+func (l *latencies) steadyOrAll() *latencies {
+	if l.steady != nil {
+		return l.steady
+	}
+	return l
+}
+
+// hopQuantile returns the q-quantile of stage i's own latency.
+func (l *latencies) hopQuantile(i int, q float64) time.Duration {
+	v := l.hops[i]
+	if len(v) == 0 {
+		return 0
+	}
+	return v[max(1, int(math.Ceil(q*float64(len(v)))))-1]
 }
 
 // sample is one order's latency; a censored one was not decided by the
@@ -108,8 +151,8 @@ func newLatencies(sent, decided map[string]time.Time, cutoff time.Time) latencie
 // their end offsets: every order's send time (its CreateTime, stamped by
 // the loader's producer) and its first decision's append time
 // (LogAppendTime). Decisions appended after cutoff count as not decided.
-func readLatencies(ctx context.Context, brokers []string, adm *kadm.Client, placed, decidedTopic string, cutoff time.Time) (latencies, error) {
-	ends, err := adm.ListEndOffsets(ctx, placed, decidedTopic)
+func readLatencies(ctx context.Context, brokers []string, adm *kadm.Client, placed, validated, scored, decidedTopic string, cutoff time.Time, warmIn time.Duration) (latencies, error) {
+	ends, err := adm.ListEndOffsets(ctx, placed, validated, scored, decidedTopic)
 	if err != nil {
 		return latencies{}, fmt.Errorf("end offsets: %w", err)
 	}
@@ -125,7 +168,7 @@ func readLatencies(ctx context.Context, brokers []string, adm *kadm.Client, plac
 			left[o.Topic][o.Partition] = o.Offset
 		}
 	})
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(placed, decidedTopic),
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(placed, validated, scored, decidedTopic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(200*time.Millisecond))
 	if err != nil {
 		return latencies{}, err
@@ -133,6 +176,7 @@ func readLatencies(ctx context.Context, brokers []string, adm *kadm.Client, plac
 	defer cl.Close()
 	sent := map[string]time.Time{}
 	decided := map[string]time.Time{}
+	between := map[string]map[string]time.Time{validated: {}, scored: {}} // first append per order
 	var late, dups int
 	var typeErr error
 	rctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
@@ -165,6 +209,12 @@ func readLatencies(ctx context.Context, brokers []string, adm *kadm.Client, plac
 				sent[k] = r.Timestamp
 				return
 			}
+			if m, ok := between[r.Topic]; ok {
+				if prev, seen := m[k]; !seen || r.Timestamp.Before(prev) {
+					m[k] = r.Timestamp
+				}
+				return
+			}
 			if r.Attrs.TimestampType() != 1 && typeErr == nil {
 				typeErr = fmt.Errorf("%s/%d@%d has timestamp type %d, want 1 (LogAppendTime): the topic's message.timestamp.type did not take effect", r.Topic, r.Partition, r.Offset, r.Attrs.TimestampType())
 			}
@@ -186,6 +236,36 @@ func readLatencies(ctx context.Context, brokers []string, adm *kadm.Client, plac
 	}
 	l := newLatencies(sent, decided, cutoff)
 	l.late, l.duplicates = late, dups
+	var first time.Time
+	for _, s := range sent {
+		if first.IsZero() || s.Before(first) {
+			first = s
+		}
+	}
+	later := map[string]time.Time{}
+	for k, s := range sent {
+		if s.Sub(first) >= warmIn {
+			later[k] = s
+		}
+	}
+	steady := newLatencies(later, decided, cutoff)
+	l.steady = &steady
+	for k, s := range sent {
+		v, okv := between[validated][k]
+		sc, oks := between[scored][k]
+		d, okd := decided[k]
+		if !okv || !oks || !okd {
+			continue
+		}
+		l.trace = append(l.trace, [4]time.Time{s, v, sc, d})
+		for i, h := range []time.Duration{v.Sub(s), sc.Sub(v), d.Sub(sc)} {
+			l.hops[i] = append(l.hops[i], h)
+		}
+	}
+	for i := range l.hops {
+		slices.Sort(l.hops[i])
+	}
+	slices.SortFunc(l.trace, func(a, b [4]time.Time) int { return a[0].Compare(b[0]) })
 	if l.decided == 0 && len(decided) > 0 {
 		return latencies{}, fmt.Errorf("none of the %d decided records has the key of an order of %s: are outputs keyed by order ID?", len(decided), placed)
 	}

@@ -242,9 +242,12 @@ func (b *bench) runStep(ctx context.Context, mode string, rate int, o stepOption
 	}
 	mu.Unlock()
 	r.verdict = judge(r.samples, r.load, rate)
-	r.lat, err = readLatencies(ctx, b.brokers, b.adm, c.topic(order.TopicPlaced), c.topic(order.TopicDecided), cutoff)
+	r.lat, err = readLatencies(ctx, b.brokers, b.adm, c.topic(order.TopicPlaced), c.topic(order.TopicValidated), c.topic(order.TopicScored), c.topic(order.TopicDecided), cutoff, b.cfg.warmIn)
 	if err != nil {
 		return nil, err
+	}
+	if err := r.lat.writeTrace(filepath.Join(b.cfg.workdir, c.prefix+"-latency.csv")); err != nil {
+		b.logf("cannot write the latency trace: %v", err)
 	}
 	return r, nil
 }

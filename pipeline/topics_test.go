@@ -1,0 +1,67 @@
+package pipeline_test
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"log/slog"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluice-dev/sluice/pipeline"
+)
+
+// syncBuffer is a bytes.Buffer safe for a logger and a test at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// The retry and dead-letter topics a processor creates at start exist
+// before it joins its group, so its first assignment already has them: one
+// rebalance at start, not one more per created topic (each held the
+// input's records back).
+func TestCreatedTopicsAreInTheFirstAssignment(t *testing.T) {
+	brokers := fakeKafka(t, 3, "in", "out")
+	produceKeyed(t, brokers, "in", 50, 10)
+	var logs syncBuffer
+	p, err := pipeline.New("first-join", passthrough("out"), pipeline.Topics("in"),
+		pipeline.RetryDelays(time.Second, 5*time.Second),
+		pipeline.ClientOptions(kgo.SeedBrokers(brokers...)),
+		pipeline.Logger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, p)
+	if got := drainValues(t, brokers, "out", 50, 20*time.Second); len(got) != 50 {
+		t.Fatalf("%d of 50 records came out", len(got))
+	}
+	time.Sleep(500 * time.Millisecond) // a late metadata refresh would rebalance by now
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	var assigned []string
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, `msg="partitions assigned"`) {
+			assigned = append(assigned, line)
+		}
+	}
+	if len(assigned) != 1 || !strings.Contains(assigned[0], "in.retry.1s") || !strings.Contains(assigned[0], "in.retry.5s") {
+		t.Errorf("want one assignment with the input and both retry tiers, got %d:\n%s", len(assigned), strings.Join(assigned, "\n"))
+	}
+}
