@@ -154,3 +154,11 @@ func TestClientLoggerAtDebugOnly(t *testing.T) {
 		}
 	}
 }
+
+// A nil logger (a caller with none) logs nothing instead of panicking in
+// the client's goroutines.
+func TestClientLoggerNil(t *testing.T) {
+	if got := ClientLogger(nil).Level(); got != kgo.LogLevelNone {
+		t.Errorf("level %v, want none", got)
+	}
+}

@@ -15,7 +15,7 @@ import (
 // lines are the detail behind them, shown with --log-level debug.
 //
 // When l does not log at debug, the client is told to log nothing, so the
-// adapter costs nothing. franz-go logs no credentials: SASL steps are
+// adapter costs nothing; a nil l logs nothing. franz-go logs no credentials: SASL steps are
 // logged by name, never with their bytes.
 func ClientLogger(l *slog.Logger) kgo.Logger { return clientLogger{l} }
 
@@ -25,7 +25,7 @@ func WithClientLogger(l *slog.Logger) kgo.Opt { return kgo.WithLogger(ClientLogg
 type clientLogger struct{ l *slog.Logger }
 
 func (c clientLogger) Level() kgo.LogLevel {
-	if c.l.Enabled(context.Background(), slog.LevelDebug) {
+	if c.l != nil && c.l.Enabled(context.Background(), slog.LevelDebug) {
 		return kgo.LogLevelDebug
 	}
 	return kgo.LogLevelNone
