@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"time"
 	"unsafe"
@@ -19,6 +20,7 @@ import (
 // or, if it cannot be, left unfinished (abandon).
 type executor struct {
 	name              string
+	log               *slog.Logger
 	workers           int
 	handler           Handler // with its middleware
 	onError           ErrorHandler
@@ -138,11 +140,20 @@ func (e *executor) runTask(ctx context.Context, worker int, t *task, start time.
 func (e *executor) route(t *task, cause error, now time.Time) {
 	class := ClassOf(cause)
 	a := &t.run.retry
-	tier := e.router.Failed(a, cause, class.String(), class == Retryable, now, func(kr *kgo.Record) { e.produceOne(t, kr) })
+	in := &t.run.in
+	var to string
+	tier := e.router.Failed(a, cause, class.String(), class == Retryable, now, func(kr *kgo.Record) {
+		to = kr.Topic
+		e.produceOne(t, kr)
+	})
 	if tier >= 0 {
 		e.metrics.retried.WithLabelValues(a.Input).Inc()
 	} else {
 		e.metrics.deadLettered.WithLabelValues(a.Input).Inc()
+	}
+	if e.log.Enabled(context.Background(), slog.LevelDebug) {
+		e.log.Debug("routed a failed record", "topic", in.Topic, "partition", in.Partition, "offset", in.Offset,
+			"class", class.String(), "attempt", a.Attempts+1, "to", to, "dead_lettered", tier < 0, "err", cause)
 	}
 }
 

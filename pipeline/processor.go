@@ -149,7 +149,7 @@ func (p *Processor) Run(ctx context.Context) error {
 		"guarantee", guarantee, "instance_id", cfg.instanceID)
 
 	exec := &executor{
-		name: cfg.name, workers: cfg.workers, handler: p.handler, onError: cfg.onError, router: router,
+		name: cfg.name, log: log, workers: cfg.workers, handler: p.handler, onError: cfg.onError, router: router,
 		concurrentOutputs: cfg.concurrentOutputs, gate: gate, client: cl, queue: queue, ledger: ledger, metrics: p.metrics,
 	}
 	handlerCtx, cancelHandlers := context.WithCancel(context.WithoutCancel(ctx))

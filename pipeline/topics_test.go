@@ -2,6 +2,8 @@ package pipeline_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -63,5 +65,32 @@ func TestCreatedTopicsAreInTheFirstAssignment(t *testing.T) {
 	}
 	if len(assigned) != 1 || !strings.Contains(assigned[0], "in.retry.1s") || !strings.Contains(assigned[0], "in.retry.5s") {
 		t.Errorf("want one assignment with the input and both retry tiers, got %d:\n%s", len(assigned), strings.Join(assigned, "\n"))
+	}
+}
+
+// At debug level every routing decision is logged: which record, why, and
+// where it went (operators follow a poison record with --log-level debug).
+func TestRoutingDecisionsLoggedAtDebug(t *testing.T) {
+	brokers := fakeKafka(t, 1, "in", "out")
+	produceKeyed(t, brokers, "in", 1, 1)
+	var logs syncBuffer
+	fail := func(context.Context, *pipeline.Record) ([]pipeline.Output, error) {
+		return nil, pipeline.MarkPermanent(errors.New("bad record"))
+	}
+	p, err := pipeline.New("routing-log", fail, pipeline.Topics("in"), pipeline.RetryDelays(time.Second),
+		pipeline.ClientOptions(kgo.SeedBrokers(brokers...)),
+		pipeline.Logger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, p)
+	waitUntil(t, 20*time.Second, "the routing line", func() bool { return strings.Contains(logs.String(), "routed a failed record") })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"offset=0", "class=permanent", "to=in.dlq", "dead_lettered=true", "bad record"} {
+		if !strings.Contains(logs.String(), w) {
+			t.Errorf("routing line lacks %q:\n%s", w, logs.String())
+		}
 	}
 }
