@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -110,19 +109,3 @@ func TestIntegrationExactlyOnceCrashRestartZombie(t *testing.T) {
 		t.Fatalf("read_committed output: %d distinct of %d, %d duplicates; want all, none", len(seen), n, dups)
 	}
 }
-
-// lockedBuffer collects a child's stderr.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	return len(p), nil
-}
-
-func (b *lockedBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return string(b.buf) }
-func (b *lockedBuffer) Len() int       { b.mu.Lock(); defer b.mu.Unlock(); return len(b.buf) }

@@ -26,6 +26,23 @@ import (
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
+// lockedBuffer collects what a logger or a child process writes while a
+// test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	return len(p), nil
+}
+
+func (b *lockedBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return string(b.buf) }
+func (b *lockedBuffer) Len() int       { b.mu.Lock(); defer b.mu.Unlock(); return len(b.buf) }
+
 // fakeKafka starts an in-process broker with the given topics.
 func fakeKafka(t testing.TB, partitions int32, topics ...string) []string {
 	t.Helper()

@@ -1,11 +1,9 @@
 package pipeline_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,24 +14,6 @@ import (
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
-// syncBuffer is a bytes.Buffer safe for a logger and a test at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // The retry and dead-letter topics a processor creates at start exist
 // before it joins its group, so its first assignment already has them: one
 // rebalance at start, not one more per created topic (each held the
@@ -41,7 +21,7 @@ func (s *syncBuffer) String() string {
 func TestCreatedTopicsAreInTheFirstAssignment(t *testing.T) {
 	brokers := fakeKafka(t, 3, "in", "out")
 	produceKeyed(t, brokers, "in", 50, 10)
-	var logs syncBuffer
+	var logs lockedBuffer
 	p, err := pipeline.New("first-join", passthrough("out"), pipeline.Topics("in"),
 		pipeline.RetryDelays(time.Second, 5*time.Second),
 		pipeline.ClientOptions(kgo.SeedBrokers(brokers...)),
@@ -73,7 +53,7 @@ func TestCreatedTopicsAreInTheFirstAssignment(t *testing.T) {
 func TestRoutingDecisionsLoggedAtDebug(t *testing.T) {
 	brokers := fakeKafka(t, 1, "in", "out")
 	produceKeyed(t, brokers, "in", 1, 1)
-	var logs syncBuffer
+	var logs lockedBuffer
 	fail := func(context.Context, *pipeline.Record) ([]pipeline.Output, error) {
 		return nil, pipeline.MarkPermanent(errors.New("bad record"))
 	}
