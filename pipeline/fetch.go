@@ -116,10 +116,6 @@ func (f *fetcher) waitForRoom(ctx context.Context) int {
 	return f.ledger.room()
 }
 
-// dispatchChunk is how many records dispatch queues at once: workers wait
-// for the queue's lock, so a 10,000-record poll is handed over in pieces.
-const dispatchChunk = 512
-
 // dispatch registers a poll's records in their windows and queues them,
 // one partition at a time (kgo returns them grouped by partition).
 func (f *fetcher) dispatch(fetches kgo.Fetches) {

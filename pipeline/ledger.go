@@ -387,6 +387,11 @@ func (l *ledger) release(size int64, partEmpty bool) {
 	}
 }
 
+// dispatchChunk is how many records dispatch queues at once: workers wait
+// for the queue's lock, so a 10,000-record poll is handed over in pieces.
+// It is the ledger's: the fetcher's low-water mark is a chunk of room.
+const dispatchChunk = 512
+
 // lowWater returns the in-flight counts under which a fetcher waiting at
 // the caps polls again: a chunk of room, not a record at a time.
 func (l *ledger) lowWater() (records, bytes int64) {
