@@ -76,16 +76,19 @@ func (c *topicCheck) once(ctx context.Context, adm *kadm.Client) error {
 	var created []string
 	for _, in := range c.inputs {
 		partitions := len(inputs[in].Partitions)
-		for _, t := range c.routes.Outputs(in) {
-			_, err := kafkaconn.LookupTopics(ctx, adm, t)
-			switch {
-			case err == nil:
+		outs := c.routes.Outputs(in)
+		found, err := kafkaconn.LookupTopics(ctx, adm, outs...)
+		switch {
+		case errors.Is(err, kafkaconn.ErrAuthorization):
+			return &definitiveError{fmt.Sprintf("processor %s: %v", c.name, err)}
+		case err != nil && !errors.Is(err, kafkaconn.ErrTopicMissing):
+			return fmt.Errorf("processor %s: look up the retry and dead-letter topics of %s: %w", c.name, in, err)
+		}
+		for _, t := range outs {
+			if _, ok := found[t]; ok {
 				continue
-			case errors.Is(err, kafkaconn.ErrAuthorization):
-				return &definitiveError{fmt.Sprintf("processor %s: %v", c.name, err)}
-			case !errors.Is(err, kafkaconn.ErrTopicMissing):
-				return fmt.Errorf("processor %s: look up topic %s: %w", c.name, t, err)
-			case !c.create:
+			}
+			if !c.create {
 				return &definitiveError{fmt.Sprintf("processor %s: topic %s does not exist and topic creation is off (create it with %d partitions)", c.name, t, partitions)}
 			}
 			resp, err := adm.CreateTopic(ctx, int32(partitions), -1, nil, t)
