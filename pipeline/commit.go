@@ -55,7 +55,7 @@ func (c *committer) commitAll(ctx context.Context) error {
 // commit, each with the finished offsets above it in the offset metadata
 // (precise resume). The caller holds mu.
 func (c *committer) commitLocked(ctx context.Context, parts []*partState) error {
-	snap := snapshot(parts, c.metaMax)
+	snap, _ := snapshot(parts, c.metaMax)
 	if len(snap) == 0 {
 		return nil
 	}

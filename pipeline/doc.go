@@ -38,8 +38,8 @@
 //
 // Exactly-once mode adds transact.go (a Kafka transaction per commit
 // interval, ended on the fetcher's goroutine) and txngate.go (outputs are
-// produced inside one transaction, with room reserved in the commit
-// metadata). typed.go adapts a typed function (decode, handle, encode) to a
+// produced inside one transaction, each record claimed in the commit
+// metadata before its outputs are). typed.go adapts a typed function (decode, handle, encode) to a
 // Handler.
 //
 // The formats other tools read live in leaf packages: failure (retry and

@@ -171,6 +171,12 @@ func (e *executor) produceOne(t *task, kr *kgo.Record) {
 // output i being in Kafka already.
 func (e *executor) produce(t *task, outs []Output) {
 	if len(outs) == 0 {
+		if e.gate != nil {
+			// Finished in the transaction like any other record, so it
+			// is claimed in the commit metadata like one.
+			e.emit(t, nil)
+			return
+		}
 		t.finish(e.ledger)
 		return
 	}
@@ -196,30 +202,34 @@ func (e *executor) emit(t *task, krs []kgo.Record) {
 		t.chain = krs
 	}
 	if e.gate != nil {
-		reserved, a := e.gate.admit(t.part, t.offset)
-		switch a {
+		switch e.gate.admit(t.part, t.offset) {
 		case stale:
 			t.abandon(e.ledger)
 			return
 		case mustPark:
 			e.gate.park(t.part, parkedOutputs{
 				offset: t.offset,
-				send: func(reserved int) {
-					t.gate, t.reserved = e.gate, int32(reserved)
-					e.send(krs, ordered)
+				send: func() {
+					t.gate = e.gate
+					e.send(t, krs, ordered)
 				},
 				drop: func() { t.abandon(e.ledger) },
 			})
 			return
 		}
-		t.gate, t.reserved = e.gate, int32(reserved)
+		t.gate = e.gate
 	}
-	e.send(krs, ordered)
+	e.send(t, krs, ordered)
 }
 
-// send hands output records to the client: all at once, or, ordered, the
-// first (onProduced sends the next once it is acknowledged).
-func (e *executor) send(krs []kgo.Record, ordered bool) {
+// send hands t's output records to the client: all at once, or, ordered,
+// the first (onProduced sends the next once it is acknowledged). A record
+// without outputs (exactly-once mode) finishes here.
+func (e *executor) send(t *task, krs []kgo.Record, ordered bool) {
+	if len(krs) == 0 {
+		t.finish(e.ledger)
+		return
+	}
 	if ordered {
 		e.client.Produce(context.Background(), &krs[0], e.onProduced)
 		return

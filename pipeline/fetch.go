@@ -157,12 +157,11 @@ func (f *fetcher) dispatch(fetches kgo.Fetches) {
 					recs = nil
 					break
 				}
-				if err := ps.window.Start(r.Offset); err != nil {
+				if err := ps.startLocked(r.Offset); err != nil {
 					ps.mu.Unlock()
 					f.ledger.fail(fmt.Errorf("processor %s: %s/%d: %w", f.name, r.Topic, r.Partition, err))
 					return
 				}
-				ps.lastStarted = r.Offset
 				if r.Attrs.IsControl() || ps.skip.Contains(r.Offset) {
 					if !r.Attrs.IsControl() {
 						skipped++
@@ -172,7 +171,7 @@ func (f *fetcher) dispatch(fetches kgo.Fetches) {
 					// process, but the commit must move past it.
 					// Without it a transactionally written partition
 					// would show a lag of one forever.
-					_ = ps.window.Finish(r.Offset)
+					ps.finishUnclaimedLocked(r.Offset)
 					continue
 				}
 				t := &slab[used]

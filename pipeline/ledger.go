@@ -30,6 +30,8 @@ type ledger struct {
 	maxBytes   int64
 	metrics    *metrics
 	routes     *retry.Routes
+	// exactlyOnce gives every partition state a claimed window.
+	exactlyOnce bool
 
 	inflight atomic.Int64 // records started and not settled
 	inBytes  atomic.Int64 // their key+value bytes
@@ -68,10 +70,18 @@ type partState struct {
 	committed     int64 // last committed offset, -1 if none by us
 	epoch         int32 // leader epoch of the newest finished record
 	revoked       bool
-	highWatermark int64           // latest seen in a fetch response, for the lag gauge
-	lastStarted   int64           // offset of the newest started record, -1 before any
-	reserved      int             // metadata bytes reserved by records producing (exactly-once)
-	parked        []parkedOutputs // outputs waiting for metadata room (exactly-once)
+	highWatermark int64 // latest seen in a fetch response, for the lag gauge
+	lastStarted   int64 // offset of the newest started record, -1 before any
+	// claimed is, in exactly-once mode (nil otherwise), window with the
+	// records admitted to produce in the open transaction counted as
+	// finished already: what the commit metadata will name once they
+	// settle, which is when the transaction can end (see txnGate).
+	claimed *offsets.Window
+	parked  []parkedOutputs // outputs waiting for metadata room, by offset (exactly-once)
+	// sending is set while a goroutine sends parked outputs, and inSend is
+	// the offset of the record it is handing over, -1 between records.
+	sending bool
+	inSend  int64
 	// meta is the offset metadata committed with committed (or found at
 	// assignment), and skip the finished offsets above committed it
 	// names: a record in skip was processed by an earlier owner and is not
@@ -99,44 +109,60 @@ func (ps *partState) committedAt(offset int64, meta string, m *metrics) {
 // the mark is not paused and resumed (and refetched) over and over. The
 // caller holds ps.mu.
 func (ps *partState) holdLocked(limit int, held bool) bool {
+	n := ps.window.MetadataLen()
+	if ps.claimed != nil {
+		n = max(n, ps.claimed.MetadataLen())
+	}
 	if held {
-		return ps.window.MetadataLen() >= limit/4
+		return n >= limit/4
 	}
-	return ps.window.MetadataLen() >= limit/2
+	return n >= limit/2
 }
 
-// reserveLocked makes room, in exactly-once mode, for recording offset as
-// finished in the commit metadata before the record's outputs are
-// produced: a transaction must never carry outputs of a record its
-// commit cannot name as finished. Finishing a record adds at most two runs
-// to the encoding, each of at most the digits of the window's span; that
-// is reserved until the record settles. The record at the watermark needs
-// no room (finishing it never lengthens the encoding), so the partition
-// always moves on. The caller holds ps.mu.
-func (ps *partState) reserveLocked(offset int64, limit int) (reserved int, ok bool) {
-	need, ok := ps.roomLocked(offset, limit)
-	if ok {
-		ps.reserved += need
+// startLocked registers offset as started. The caller holds ps.mu.
+func (ps *partState) startLocked(offset int64) error {
+	if err := ps.window.Start(offset); err != nil {
+		return err
 	}
-	return need, ok
+	if ps.claimed != nil {
+		_ = ps.claimed.Start(offset) // the same offsets as window, which took it
+	}
+	ps.lastStarted = offset
+	return nil
 }
 
-// roomLocked reports whether reserveLocked would succeed, and what it would
-// reserve. The caller holds ps.mu.
-func (ps *partState) roomLocked(offset int64, limit int) (need int, ok bool) {
-	wm, started := ps.window.Committable()
-	if !started || offset == wm {
-		return 0, true
+// finishUnclaimedLocked finishes a started record that produces nothing
+// and needs no admission: a transaction marker, or a record an earlier
+// owner finished. The caller holds ps.mu.
+func (ps *partState) finishUnclaimedLocked(offset int64) {
+	_ = ps.window.Finish(offset)
+	if ps.claimed != nil {
+		_ = ps.claimed.Finish(offset)
 	}
-	need = 2 * offsetmeta.RunLen(max(1, ps.lastStarted-wm+2))
-	return need, ps.window.MetadataLen()+ps.reserved+need <= limit
+}
+
+// claimLocked admits, in exactly-once mode, the record at offset to
+// produce in the open transaction, if the commit metadata can name it as
+// finished: a transaction must never carry outputs of a record its commit
+// cannot name. It counts the record as finished in claimed, whose exact
+// metadata length stays within limit, so the commit that ends the
+// transaction (when every admitted record has settled) fits too. The
+// record at claimed's watermark always fits (finishing it never lengthens
+// the encoding), so a partition always moves on. The caller holds ps.mu.
+func (ps *partState) claimLocked(offset int64, limit int) bool {
+	n, err := ps.claimed.MetadataLenIfFinished(offset)
+	if err != nil || n > limit {
+		return false
+	}
+	_ = ps.claimed.Finish(offset)
+	return true
 }
 
 // parkedOutputs are a record's outputs waiting for metadata room.
 type parkedOutputs struct {
 	offset int64
-	send   func(reserved int) // produce them; the gate is held for the record
-	drop   func()             // settle the record unfinished: its partition state was replaced
+	send   func() // produce them; the gate is held for the record
+	drop   func() // settle the record unfinished: its partition state was replaced
 }
 
 // partSnapshot is what one partition commits: its watermark, the leader
@@ -150,8 +176,7 @@ type partSnapshot struct {
 
 // snapshot returns what parts would commit now: the partitions whose
 // watermark or finished set changed since their last commit.
-func snapshot(parts []*partState, metaMax int) []partSnapshot {
-	var out []partSnapshot
+func snapshot(parts []*partState, metaMax int) (out []partSnapshot, overflow bool) {
 	var buf []byte
 	for _, ps := range parts {
 		ps.mu.Lock()
@@ -163,12 +188,14 @@ func snapshot(parts []*partState, metaMax int) []partSnapshot {
 		buf = ps.window.AppendMetadata(buf[:0])
 		meta := string(buf)
 		if len(meta) > metaMax {
-			// Only in at-least-once mode (exactly-once reserves room
-			// before producing), and only when records in flight
-			// finished far out of order after the partition was held
-			// back: committing the watermark alone records less, so
-			// those records run again after a crash; nothing is lost.
-			meta = ""
+			// In at-least-once mode, when records in flight finished
+			// far out of order after the partition was held back:
+			// committing the watermark alone records less, so those
+			// records run again after a crash; nothing is lost. In
+			// exactly-once mode only after a record admitted to the
+			// transaction was abandoned (claimed stays within the
+			// limit), and the caller aborts instead.
+			meta, overflow = "", true
 		}
 		if off == ps.committed && meta == ps.meta {
 			ps.mu.Unlock()
@@ -177,12 +204,12 @@ func snapshot(parts []*partState, metaMax int) []partSnapshot {
 		out = append(out, partSnapshot{ps: ps, offset: off, epoch: ps.epoch, meta: meta})
 		ps.mu.Unlock()
 	}
-	return out
+	return out, overflow
 }
 
 func newLedger(cfg *config, m *metrics, routes *retry.Routes) *ledger {
 	return &ledger{
-		name: cfg.name, maxRecords: int64(cfg.maxRecords), maxBytes: cfg.maxBytes, metrics: m, routes: routes,
+		name: cfg.name, maxRecords: int64(cfg.maxRecords), maxBytes: cfg.maxBytes, metrics: m, routes: routes, exactlyOnce: cfg.exactlyOnce,
 		parts: make(map[topicPartition]*partState), wake: make(chan struct{}), fatalCh: make(chan struct{}),
 	}
 }
@@ -192,9 +219,13 @@ func newLedger(cfg *config, m *metrics, routes *retry.Routes) *ledger {
 func (l *ledger) newPartLocked(tp topicPartition) *partState {
 	tier, isRetry := l.routes.TierOf(tp.topic)
 	l.partIDs++
+	var claimed *offsets.Window
+	if l.exactlyOnce {
+		claimed = offsets.NewWindow()
+	}
 	return &partState{
 		id: l.partIDs, tp: tp, retry: isRetry, tier: tier, m: l.metrics.forTopic(tp.topic),
-		window: offsets.NewWindow(), committed: -1, epoch: -1, lastStarted: -1,
+		window: offsets.NewWindow(), claimed: claimed, committed: -1, epoch: -1, lastStarted: -1, inSend: -1,
 	}
 }
 

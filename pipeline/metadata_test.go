@@ -103,3 +103,74 @@ func metricValue(t testing.TB, reg *prometheus.Registry, name string) float64 {
 	t.Fatalf("no metric %s", name)
 	return 0
 }
+
+// TestExactlyOnceParkedOutputsKeepKeyOrder: in exactly-once mode, records
+// whose outputs wait for room in the commit metadata (parked) are sent
+// oldest first, so each key's outputs keep the input order; records that
+// produce nothing (a filter) are claimed like the others, so the commit
+// still fits and no transaction has to abort. A read_committed reader sees
+// every kept record once, per key in order.
+func TestExactlyOnceParkedOutputsKeepKeyOrder(t *testing.T) {
+	brokers := fakeKafka(t, 1, "in", "out")
+	const n, keys, limit = 4000, 40, 160
+	produceKeyed(t, brokers, "in", n, keys)
+	h := func(ctx context.Context, r *pipeline.Record) ([]pipeline.Output, error) {
+		i, _ := strconv.Atoi(string(r.Value))
+		if i%10 == 0 {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if i%3 == 0 {
+			return nil, nil
+		}
+		return passthrough("out")(ctx, r)
+	}
+	reg := prometheus.NewRegistry()
+	p, err := pipeline.New("parked", h, pipeline.Topics("in"), pipeline.Workers(64), pipeline.OffsetMetadataMaxBytes(limit),
+		pipeline.MaxInFlight(400, 1<<20), pipeline.CommitInterval(100*time.Millisecond), pipeline.Metrics(reg), pipeline.ExactlyOnce(),
+		pipeline.ClientOptions(kgo.SeedBrokers(brokers...)), pipeline.Logger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, p)
+	adm := kadm.NewClient(newClient(t, brokers))
+	longest := 0
+	waitUntil(t, 60*time.Second, "every record committed", func() bool {
+		resp, err := adm.FetchOffsets(context.Background(), "parked")
+		if err != nil || resp.Error() != nil {
+			return false
+		}
+		o, ok := resp.Lookup("in", 0)
+		longest = max(longest, len(o.Metadata))
+		return ok && o.At == n
+	})
+	holds := metricValue(t, reg, "sluice_processor_metadata_holds_total")
+	aborts := metricValue(t, reg, "sluice_processor_transactions_aborted_total")
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if holds == 0 {
+		t.Error("no record waited for metadata room: the test did not reach the limit")
+	}
+	if longest > limit || aborts != 0 {
+		t.Errorf("longest commit metadata %d bytes (limit %d), %v transactions aborted; want within the limit and none", longest, limit, aborts)
+	}
+	cl := newClient(t, brokers, kgo.ConsumeTopics("out"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	last := map[string]int{}
+	seen, want := 0, n-(n+2)/3
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for seen < want && ctx.Err() == nil {
+		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
+			seen++
+			i, _ := strconv.Atoi(string(r.Value))
+			if prev, ok := last[string(r.Key)]; ok && i <= prev {
+				t.Errorf("key %s: output %d after %d", r.Key, i, prev)
+			}
+			last[string(r.Key)] = i
+		})
+	}
+	if seen != want {
+		t.Errorf("%d outputs, want %d (every record not filtered, once)", seen, want)
+	}
+}

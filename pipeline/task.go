@@ -32,10 +32,8 @@ type task struct {
 	pending atomic.Int32
 	failed  atomic.Bool
 	// gate is the transaction gate t was admitted through before producing
-	// (exactly-once mode), left when t settles; reserved is the metadata
-	// room it holds meanwhile.
-	gate     *txnGate
-	reserved int32
+	// (exactly-once mode), left when t settles.
+	gate *txnGate
 	// out is the Context of the task's output records: the produce
 	// promise, one function for every record, finds the task through it
 	// without a closure allocated per output.
@@ -96,12 +94,11 @@ func (t *task) finish(l *ledger) {
 
 // leaveTxn leaves the transaction gate once t is settled, so the
 // transaction that holds its outputs can end, and lets parked outputs of
-// its partition use the room it held.
+// its partition use the room its finishing made.
 func (t *task) leaveTxn() {
 	if g := t.gate; g != nil {
 		t.gate = nil
-		g.leave(t.part, int(t.reserved))
-		t.reserved = 0
+		g.leave()
 		g.drain(t.part)
 	}
 }

@@ -65,13 +65,22 @@ func (x *transactor) end(ctx context.Context, last bool) {
 			x.gate.drain(ps)
 		}
 	}()
-	snap := snapshot(parts, x.metaMax)
+	snap, overflow := snapshot(parts, x.metaMax)
 	start := time.Now()
 	rewrite := func(req *kmsg.TxnOffsetCommitRequest) error {
 		rewriteTxnCommit(req, snap)
 		return nil
 	}
-	committed, err := x.sess.End(kgo.PreTxnCommitFnContext(ctx, rewrite), kgo.TryCommit)
+	how := kgo.TryCommit
+	if overflow {
+		// A record admitted to this transaction was abandoned, and the
+		// finished set no longer fits the commit metadata: committing
+		// without it would let a next owner redo records whose outputs
+		// this transaction holds.
+		how = kgo.TryAbort
+		x.log.Warn("aborting the transaction: its commit metadata would exceed the broker's offset.metadata.max.bytes", "limit", x.metaMax)
+	}
+	committed, err := x.sess.End(kgo.PreTxnCommitFnContext(ctx, rewrite), how)
 	x.metrics.commitSeconds.Observe(time.Since(start).Seconds())
 	switch {
 	case committed:

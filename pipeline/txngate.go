@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"slices"
 	"sync"
 
@@ -14,12 +15,14 @@ import (
 // ending transaction is finished (and named in the committed offsets) when
 // it commits.
 //
-// Admission also reserves room in the partition's commit metadata for
-// recording the record as finished (partState.reserveLocked). A record that
-// finds none is parked, in offset order, with no worker waiting: its outputs
-// are sent by drain once records of the partition settle and make room.
-// The record at the watermark never needs room, so a partition always moves
-// on, and a record never overtakes a parked one with a lower offset, which
+// Admission also claims the record in its partition's commit metadata
+// (partState.claimLocked): the exact encoding of the finished records and
+// those admitted, which is what the commit will carry, stays within the
+// broker's limit. A record that does not fit is parked, in offset order,
+// with no worker waiting: one goroutine per partition sends parked outputs,
+// oldest first, as records of the partition settle and the watermark moves.
+// The record at the watermark always fits, so a partition always moves on,
+// and a record never overtakes a parked one with a lower offset, which
 // keeps a key's outputs in order.
 type txnGate struct {
 	mu      sync.RWMutex
@@ -37,25 +40,25 @@ const (
 )
 
 // admit decides whether the record at offset of ps may produce now.
-func (g *txnGate) admit(ps *partState, offset int64) (int, admission) {
+func (g *txnGate) admit(ps *partState, offset int64) admission {
 	g.mu.RLock()
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	if ps.revoked {
 		g.mu.RUnlock()
-		return 0, stale
+		return stale
 	}
 	// Behind a parked record a record parks too: a later record of the
 	// same key has a higher offset, so outputs of one key stay in order.
-	// One before every parked record (the record at the watermark, say)
-	// may go first.
-	if len(ps.parked) == 0 || offset < ps.parked[0].offset {
-		if reserved, ok := ps.reserveLocked(offset, g.metaMax); ok {
-			return reserved, admitted
-		}
+	// One before every parked record and the one being sent (the record
+	// at the watermark, say) may go first: no earlier record of its key
+	// waits.
+	first := (len(ps.parked) == 0 || offset < ps.parked[0].offset) && (ps.inSend < 0 || offset < ps.inSend)
+	if first && ps.claimLocked(offset, g.metaMax) {
+		return admitted
 	}
 	g.mu.RUnlock()
-	return 0, mustPark
+	return mustPark
 }
 
 // park queues outputs until their partition has room; send or drop is
@@ -67,53 +70,55 @@ func (g *txnGate) park(ps *partState, p parkedOutputs) {
 		p.drop()
 		return
 	}
-	// Kept in offset order: drain tries the lowest first, and the record at
-	// the watermark needs no room, so the partition always moves on.
-	i := len(ps.parked)
-	for i > 0 && ps.parked[i-1].offset > p.offset {
-		i--
-	}
+	// Kept in offset order: the lowest is sent first, and the record at
+	// the watermark always fits, so the partition always moves on.
+	i, _ := slices.BinarySearchFunc(ps.parked, p.offset, func(q parkedOutputs, o int64) int { return cmp.Compare(q.offset, o) })
 	ps.parked = slices.Insert(ps.parked, i, p)
 	ps.mu.Unlock()
 	g.holds.Inc()
 	g.drain(ps) // room may have come meanwhile
 }
 
-// leave releases a settled record's reservation and read lock.
-func (g *txnGate) leave(ps *partState, reserved int) {
-	if reserved > 0 {
-		ps.mu.Lock()
-		ps.reserved -= reserved
-		ps.mu.Unlock()
+// leave drops a settled record's read lock.
+func (g *txnGate) leave() { g.mu.RUnlock() }
+
+// drain starts sending the parked outputs of ps unless that is under way.
+// It never blocks: it runs after settles, on kgo's promise goroutine.
+func (g *txnGate) drain(ps *partState) {
+	ps.mu.Lock()
+	idle := !ps.sending && len(ps.parked) > 0 && !ps.revoked
+	if idle {
+		ps.sending = true
 	}
-	g.mu.RUnlock()
+	ps.mu.Unlock()
+	if idle {
+		go g.sendParked(ps) // producing may block; promises must not
+	}
 }
 
-// drain sends the parked outputs of ps that have room now, oldest first.
-// It never blocks: it runs after settles, on kgo's promise goroutine, and
-// gives up while a transaction ends (the transactor drains every partition
-// afterwards).
-func (g *txnGate) drain(ps *partState) {
+// sendParked sends the parked outputs of ps that fit, oldest first, one at a
+// time (so a key's outputs keep their order), until the oldest does not fit
+// or a transaction ends (the transactor drains every partition afterwards).
+func (g *txnGate) sendParked(ps *partState) {
 	for {
-		if !g.mu.TryRLock() {
-			return
-		}
 		ps.mu.Lock()
-		if len(ps.parked) == 0 || ps.revoked {
+		ps.inSend = -1
+		if len(ps.parked) == 0 || ps.revoked || !g.mu.TryRLock() {
+			ps.sending = false
 			ps.mu.Unlock()
-			g.mu.RUnlock()
 			return
 		}
 		head := ps.parked[0]
-		reserved, ok := ps.reserveLocked(head.offset, g.metaMax)
-		if !ok {
-			ps.mu.Unlock()
+		if !ps.claimLocked(head.offset, g.metaMax) {
 			g.mu.RUnlock()
+			ps.sending = false
+			ps.mu.Unlock()
 			return
 		}
 		ps.parked = ps.parked[1:]
+		ps.inSend = head.offset
 		ps.mu.Unlock()
-		go head.send(reserved) // producing may block; promises must not
+		head.send()
 	}
 }
 
