@@ -41,6 +41,10 @@ type transactor struct {
 
 	gate *txnGate
 	next time.Time // when the current transaction is due to end
+	// open is set when an end was cut short by shutdown: the transaction
+	// may still hold outputs the commit does not name, so the last end
+	// aborts it.
+	open bool
 }
 
 // begin starts the first transaction.
@@ -57,6 +61,13 @@ func (x *transactor) due(now time.Time) bool { return !now.Before(x.next) }
 // partition restarts from its last committed state. Unless last, it begins
 // the next transaction.
 func (x *transactor) end(ctx context.Context, last bool) {
+	// Ending waits for every output of the transaction to be acknowledged
+	// and for the transaction coordinator; when that takes long (a broker
+	// lost, leadership moving), say so instead of going quiet.
+	slow := time.AfterFunc(endSlowAfter, func() {
+		x.log.Warn("a transaction is taking long to end: waiting for output acknowledgements and the transaction coordinator", "waited", endSlowAfter)
+	})
+	defer slow.Stop()
 	x.gate.mu.Lock()
 	parts := x.ledger.owned()
 	defer func() {
@@ -72,6 +83,9 @@ func (x *transactor) end(ctx context.Context, last bool) {
 		return nil
 	}
 	how := kgo.TryCommit
+	if x.open {
+		how = kgo.TryAbort
+	}
 	if overflow {
 		// A record admitted to this transaction was abandoned, and the
 		// finished set no longer fits the commit metadata: committing
@@ -107,6 +121,13 @@ func (x *transactor) end(ctx context.Context, last bool) {
 	if err != nil && ctx.Err() == nil {
 		x.log.Warn("ending transaction", "err", err)
 	}
+	if ctx.Err() != nil && !last {
+		// Shutdown cut the end short (kgo leaves the transaction open
+		// when its flush is cancelled); the last end, on a context of
+		// its own, aborts it.
+		x.open = !committed
+		return
+	}
 	if last {
 		return
 	}
@@ -115,6 +136,9 @@ func (x *transactor) end(ctx context.Context, last bool) {
 		x.ledger.fail(fmt.Errorf("processor %s: begin transaction: %w", x.ledger.name, err))
 	}
 }
+
+// endSlowAfter is how long ending a transaction may take before a warning.
+const endSlowAfter = 10 * time.Second
 
 // isFatalTxnErr reports whether the producer cannot go on: another
 // instance with the same transactional ID fenced it, or it is not allowed.
