@@ -147,14 +147,7 @@ func TestIntegrationExactlyOnceRetriesReplayScaleOutIn(t *testing.T) {
 	cancel()
 
 	waitUntil(t, time.Minute, "the group committed to the end of the input and both retry tiers", func() bool {
-		for _, topic := range []string{"in", failure.RetryTopic("in", 200*time.Millisecond), failure.RetryTopic("in", 400*time.Millisecond)} {
-			for _, l := range lag(t, brokers, group, topic) {
-				if l != 0 {
-					return false
-				}
-			}
-		}
-		return true
+		return caughtUp(t, brokers, group, "in", failure.RetryTopic("in", 200*time.Millisecond), failure.RetryTopic("in", 400*time.Millisecond))
 	})
 	if err := stopA(); err != nil {
 		t.Fatal(err)

@@ -103,6 +103,20 @@ func drainValues(t testing.TB, brokers []string, topic string, want int, timeout
 }
 
 // lag returns, per partition, end offset minus committed offset of group.
+// caughtUp reports whether group has committed to the end of every
+// partition of topics.
+func caughtUp(t testing.TB, brokers []string, group string, topics ...string) bool {
+	t.Helper()
+	for _, topic := range topics {
+		for _, l := range lag(t, brokers, group, topic) {
+			if l != 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 func lag(t testing.TB, brokers []string, group, topic string) map[int32]int64 {
 	t.Helper()
 	adm := kadm.NewClient(newClient(t, brokers))
