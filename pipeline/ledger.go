@@ -71,7 +71,6 @@ type partState struct {
 	epoch         int32 // leader epoch of the newest finished record
 	revoked       bool
 	highWatermark int64 // latest seen in a fetch response, for the lag gauge
-	lastStarted   int64 // offset of the newest started record, -1 before any
 	// claimed is, in exactly-once mode (nil otherwise), window with the
 	// records admitted to produce in the open transaction counted as
 	// finished already: what the commit metadata will name once they
@@ -127,7 +126,6 @@ func (ps *partState) startLocked(offset int64) error {
 	if ps.claimed != nil {
 		_ = ps.claimed.Start(offset) // the same offsets as window, which took it
 	}
-	ps.lastStarted = offset
 	return nil
 }
 
@@ -225,7 +223,7 @@ func (l *ledger) newPartLocked(tp topicPartition) *partState {
 	}
 	return &partState{
 		id: l.partIDs, tp: tp, retry: isRetry, tier: tier, m: l.metrics.forTopic(tp.topic),
-		window: offsets.NewWindow(), claimed: claimed, committed: -1, epoch: -1, lastStarted: -1, inSend: -1,
+		window: offsets.NewWindow(), claimed: claimed, committed: -1, epoch: -1, inSend: -1,
 	}
 }
 
