@@ -126,3 +126,55 @@ func sum(m map[int32]int64) int64 {
 	}
 	return s
 }
+
+// TestExactlyOnceEndsTransactionsWhileInFlightCapIsReached: with the
+// in-flight cap reached by records whose handlers are still running, the
+// transaction holding an earlier record's output still ends on time, so
+// that output becomes visible. (Waiting for room without ending it held
+// every output back for as long as the cap stayed reached, past the
+// transaction timeout if the handlers were slow enough.)
+func TestExactlyOnceEndsTransactionsWhileInFlightCapIsReached(t *testing.T) {
+	brokers := fakeKafka(t, 1, "in", "out")
+	const blockers = 7
+	firstRunning, blocking, release := make(chan struct{}), make(chan struct{}, blockers), make(chan struct{})
+	h := func(ctx context.Context, r *pipeline.Record) ([]pipeline.Output, error) {
+		if string(r.Key) == "first" {
+			close(firstRunning)
+			for range blockers {
+				<-blocking
+			}
+			// Past the fetcher's grace before it pauses on a full cap.
+			time.Sleep(300 * time.Millisecond)
+			return passthrough("out")(ctx, r)
+		}
+		blocking <- struct{}{}
+		<-release
+		return passthrough("out")(ctx, r)
+	}
+	p, err := pipeline.New("eos-capped", h, pipeline.Topics("in"), pipeline.ExactlyOnce(), pipeline.Workers(blockers+1),
+		pipeline.MaxInFlight(blockers+1, 1<<20), pipeline.CommitInterval(100*time.Millisecond),
+		pipeline.ClientOptions(kgo.SeedBrokers(brokers...)), pipeline.Logger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, p)
+	cl := newClient(t, brokers)
+	if err := cl.ProduceSync(context.Background(), &kgo.Record{Topic: "in", Key: []byte("first"), Value: []byte("first")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	<-firstRunning
+	for i := range blockers {
+		r := &kgo.Record{Topic: "in", Key: []byte{'b', byte('0' + i)}, Value: []byte{'b', byte('0' + i)}}
+		if err := cl.ProduceSync(context.Background(), r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := committedValues(t, brokers, "out", 1, 10*time.Second)
+	close(release)
+	if seen["first"] != 1 {
+		t.Fatalf("read_committed output with the in-flight cap reached: %v; want the first record's output once", seen)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}

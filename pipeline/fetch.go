@@ -50,8 +50,11 @@ func (f *fetcher) loop(ctx context.Context) {
 		}
 		f.release()
 		room := f.waitForRoom(ctx)
-		if room <= 0 {
+		if ctx.Err() != nil || f.ledger.failing.Load() {
 			return
+		}
+		if room <= 0 {
+			continue // a transaction is due: ending it frees its parked records
 		}
 		// Polls return by the time the next transaction or held-back
 		// partition needs this goroutine.
@@ -92,17 +95,27 @@ func (f *fetcher) loop(ctx context.Context) {
 const pauseAfter = 200 * time.Millisecond
 
 // waitForRoom blocks while the in-flight caps are reached and returns how
-// many records may be polled (0 if ctx ended).
+// many records may be polled: 0 if ctx ended or, in exactly-once mode, the
+// transaction is due first. Parked records count against the caps until
+// the transaction ends, and only this goroutine ends it, so waiting past
+// that would wait forever.
 func (f *fetcher) waitForRoom(ctx context.Context) int {
 	notFull := func() bool { return f.ledger.hasRoom() || f.ledger.failing.Load() }
+	if f.txn != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, f.txn.next)
+		defer cancel()
+	}
 	if f.ledger.full() {
 		graceCtx, cancel := context.WithTimeout(ctx, pauseAfter)
 		roomSoon := f.ledger.waitFor(graceCtx, notFull)
 		cancel()
 		if !roomSoon && ctx.Err() == nil {
-			f.client.PauseFetchTopics(f.topics...)
-			f.paused = true
-			f.metrics.backpressure.Inc()
+			if !f.paused {
+				f.client.PauseFetchTopics(f.topics...)
+				f.paused = true
+				f.metrics.backpressure.Inc()
+			}
 			f.ledger.waitFor(ctx, notFull)
 		}
 	}

@@ -68,6 +68,17 @@ func (x *transactor) end(ctx context.Context, last bool) {
 		x.log.Warn("a transaction is taking long to end: waiting for output acknowledgements and the transaction coordinator", "waited", endSlowAfter)
 	})
 	defer slow.Stop()
+	endCtx := ctx
+	if !last {
+		// A shutdown that comes while a transaction ends lets the end
+		// finish, for a while: cut short, kgo leaves the transaction
+		// open, and records still draining would have none to produce
+		// into.
+		var cancel context.CancelFunc
+		endCtx, cancel = context.WithCancel(context.WithoutCancel(ctx))
+		defer cancel()
+		defer context.AfterFunc(ctx, func() { time.AfterFunc(ShutdownMargin/5, cancel) })()
+	}
 	x.gate.mu.Lock()
 	parts := x.ledger.owned()
 	defer func() {
@@ -94,7 +105,7 @@ func (x *transactor) end(ctx context.Context, last bool) {
 		how = kgo.TryAbort
 		x.log.Warn("aborting the transaction: its commit metadata would exceed the broker's offset.metadata.max.bytes", "limit", x.metaMax)
 	}
-	committed, err := x.sess.End(kgo.PreTxnCommitFnContext(ctx, rewrite), how)
+	committed, err := x.sess.End(kgo.PreTxnCommitFnContext(endCtx, rewrite), how)
 	x.metrics.commitSeconds.Observe(time.Since(start).Seconds())
 	switch {
 	case committed:
@@ -118,14 +129,16 @@ func (x *transactor) end(ctx context.Context, last bool) {
 		x.ledger.fail(fmt.Errorf("processor %s: transaction: %w", x.ledger.name, err))
 		return
 	}
-	if err != nil && ctx.Err() == nil {
+	if err != nil && endCtx.Err() == nil {
 		x.log.Warn("ending transaction", "err", err)
 	}
-	if ctx.Err() != nil && !last {
+	if endCtx.Err() != nil && !last {
 		// Shutdown cut the end short (kgo leaves the transaction open
-		// when its flush is cancelled); the last end, on a context of
-		// its own, aborts it.
+		// when its flush is cancelled): the last end, on a context of
+		// its own, aborts it, and until then nothing more is produced
+		// (records still running settle unfinished).
 		x.open = !committed
+		x.gate.closed = true
 		return
 	}
 	if last {

@@ -28,6 +28,9 @@ type txnGate struct {
 	mu      sync.RWMutex
 	metaMax int
 	holds   prometheus.Counter
+	// closed is set, under mu's write lock, when no transaction follows
+	// the one that ended: nothing may be produced any more.
+	closed bool
 }
 
 // admission is what admit decided.
@@ -36,7 +39,7 @@ type admission int
 const (
 	admitted admission = iota // produce now, leave when settled
 	mustPark                  // call park
-	stale                     // the partition state was replaced: settle unfinished
+	stale                     // the partition state was replaced, or no transaction is open: settle unfinished
 )
 
 // admit decides whether the record at offset of ps may produce now.
@@ -44,7 +47,7 @@ func (g *txnGate) admit(ps *partState, offset int64) admission {
 	g.mu.RLock()
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
-	if ps.revoked {
+	if ps.revoked || g.closed {
 		g.mu.RUnlock()
 		return stale
 	}
@@ -106,6 +109,13 @@ func (g *txnGate) sendParked(ps *partState) {
 		if len(ps.parked) == 0 || ps.revoked || !g.mu.TryRLock() {
 			ps.sending = false
 			ps.mu.Unlock()
+			return
+		}
+		if g.closed {
+			g.mu.RUnlock()
+			ps.sending = false
+			ps.mu.Unlock()
+			g.dropParked(ps)
 			return
 		}
 		head := ps.parked[0]
