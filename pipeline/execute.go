@@ -242,6 +242,12 @@ func (e *executor) send(t *task, krs []kgo.Record, ordered bool) {
 // onProduced is the promise of every output record.
 func (e *executor) onProduced(kr *kgo.Record, err error) {
 	t := taskOf(kr)
+	if err != nil && e.gate != nil && e.gate.absorbs(err) {
+		if !t.failed.Swap(true) {
+			t.abandon(e.ledger)
+		}
+		return
+	}
 	if err != nil {
 		t.abandonFailed(e.ledger, fmt.Errorf("processor %s: output of %s/%d@%d to %s: %w: %w",
 			e.name, t.part.tp.topic, t.part.tp.partition, t.offset, kr.Topic, ErrProduce, err))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -88,8 +89,42 @@ func (p *Processor) Run(ctx context.Context) error {
 		return fmt.Errorf("processor %s: Run called twice; create a new Processor to run again", p.cfg.name)
 	}
 	defer p.metrics.unregister()
+	log := p.cfg.logger.With("processor", p.cfg.name)
+	for {
+		err := p.session(ctx, log)
+		if !errors.Is(err, errProducerReset) {
+			return err
+		}
+		if ctx.Err() != nil {
+			// Stopping anyway: what the aborted transaction held stays
+			// uncommitted for the next owner.
+			log.Warn("the last transaction was aborted", "err", err)
+			log.Info("stopped")
+			return nil
+		}
+		// The records since the last commit were aborted with the
+		// transaction; a new client (same transactional and instance
+		// ID, a new producer epoch) takes the partitions back and runs
+		// them again.
+		log.Warn("restarting the Kafka client with a new producer epoch", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// errProducerReset marks a session that cannot go on with its client but
+// can with a new one: the transaction coordinator aborted the open
+// transaction because it outlived the transaction timeout (produce
+// requests stuck while a broker was lost, say), which under Kafka's
+// transaction protocol 2 leaves the producer's epoch unusable.
+var errProducerReset = errors.New("the broker aborted the open transaction (it outlived the transaction timeout)")
+
+// session runs one Kafka client until ctx ends or the processor fails.
+func (p *Processor) session(ctx context.Context, log *slog.Logger) error {
 	cfg := &p.cfg
-	log := cfg.logger.With("processor", cfg.name)
 	routes := retry.NewRoutes(cfg.topics, cfg.retryDelays, cfg.deadLetterTopic)
 	subscribed := routes.Consumed()
 	queue := schedule.New[*task](min(max(2*cfg.maxRecords, 1<<10), 1<<16))
@@ -236,6 +271,9 @@ func (p *Processor) Run(ctx context.Context) error {
 	_ = cl.LeaveGroupContext(leaveCtx) // runs onRevoked, which commits again: a no-op by now
 	cancel()
 	cl.Close()
+	if errors.Is(fatal, errProducerReset) {
+		return fatal
+	}
 	if fatal != nil {
 		log.Error("stopped", "err", fatal)
 		return fatal
@@ -258,7 +296,7 @@ func waitTimeout(wg *sync.WaitGroup, d time.Duration) bool {
 
 func (p *Processor) clientOptions(subscribed []string, rebal *rebalancer) []kgo.Opt {
 	cfg := &p.cfg
-	opts := append([]kgo.Opt{
+	opts := []kgo.Opt{
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.ClientID("sluice-" + cfg.name),
 		// Workers produce one record at a time from many goroutines; a
@@ -288,7 +326,17 @@ func (p *Processor) clientOptions(subscribed []string, rebal *rebalancer) []kgo.
 		// Never process records of aborted transactions (dlq replay writes
 		// transactionally); costs nothing when nobody does.
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-	}, cfg.clientOpts...)
+	}
+	if cfg.exactlyOnce {
+		// A transaction lasts about CommitInterval; the broker aborts one
+		// that outlives this (a frozen instance's, or one whose outputs
+		// wait on a lost broker: the processor then restarts its client).
+		opts = append(opts, kgo.TransactionTimeout(max(10*time.Second, 10*cfg.commitInterval)))
+	}
+	opts = append(opts, cfg.clientOpts...)
+	if cfg.exactlyOnce {
+		opts = append(opts, kgo.TransactionalID(cfg.txnID()))
+	}
 	if cfg.registerer != nil {
 		// franz-go's own client metrics (connections, request latency,
 		// bytes, errors per broker), beside the processor's; kprom
@@ -298,12 +346,6 @@ func (p *Processor) clientOptions(subscribed []string, rebal *rebalancer) []kgo.
 			kprom.WithStaticLabel(prometheus.Labels{"processor": cfg.name}))))
 	}
 	opts = append(opts, kgo.ConsumerGroup(cfg.group))
-	if cfg.exactlyOnce {
-		opts = append(opts, kgo.TransactionalID(cfg.txnID()),
-			// A transaction lasts about CommitInterval; the broker aborts
-			// one that outlives this (a frozen instance's).
-			kgo.TransactionTimeout(max(10*time.Second, 10*cfg.commitInterval)))
-	}
 	if cfg.instanceID != "" {
 		opts = append(opts, kgo.InstanceID(cfg.instanceID))
 	}

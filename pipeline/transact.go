@@ -97,6 +97,11 @@ func (x *transactor) end(ctx context.Context, last bool) {
 	if x.open {
 		how = kgo.TryAbort
 	}
+	if x.gate.abort.Swap(false) {
+		// An output failed with the transaction (not the record): its
+		// record settled unfinished, and committing would skip it.
+		how = kgo.TryAbort
+	}
 	if overflow {
 		// A record admitted to this transaction was abandoned, and the
 		// finished set no longer fits the commit metadata: committing
@@ -129,6 +134,10 @@ func (x *transactor) end(ctx context.Context, last bool) {
 		x.ledger.fail(fmt.Errorf("processor %s: transaction: %w", x.ledger.name, err))
 		return
 	}
+	if reset := x.gate.reset.Swap(false); reset || errors.Is(err, kerr.InvalidProducerEpoch) {
+		x.ledger.fail(fmt.Errorf("processor %s: %w: %w", x.ledger.name, errProducerReset, errors.Join(err, errOutputsFenced(reset))))
+		return
+	}
 	if err != nil && endCtx.Err() == nil {
 		x.log.Warn("ending transaction", "err", err)
 	}
@@ -155,9 +164,22 @@ const endSlowAfter = 10 * time.Second
 
 // isFatalTxnErr reports whether the producer cannot go on: another
 // instance with the same transactional ID fenced it, or it is not allowed.
+//
+// InvalidProducerEpoch is not among them: the coordinator bumps the epoch
+// when it aborts a transaction that outlived its timeout, and a new client
+// goes on (errProducerReset).
 func isFatalTxnErr(err error) bool {
-	return errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch) ||
+	return errors.Is(err, kerr.ProducerFenced) ||
 		errors.Is(err, kerr.TransactionalIDAuthorizationFailed) || errors.Is(err, kerr.FencedInstanceID)
+}
+
+// errOutputsFenced says, when reset, that outputs were refused for the
+// producer's epoch.
+func errOutputsFenced(reset bool) error {
+	if !reset {
+		return nil
+	}
+	return errors.New("outputs were refused for a stale producer epoch")
 }
 
 // rewriteTxnCommit makes a transactional offset commit carry the snapshot:

@@ -2,10 +2,14 @@ package pipeline
 
 import (
 	"cmp"
+	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // txnGate is exactly-once mode's produce gate. A record's outputs are
@@ -31,6 +35,27 @@ type txnGate struct {
 	// closed is set, under mu's write lock, when no transaction follows
 	// the one that ended: nothing may be produced any more.
 	closed bool
+	// abort is set when an output failed because of the transaction, not
+	// the record: the transaction must abort (its records run again);
+	// reset when the producer's epoch is gone too and only a new client
+	// can go on.
+	abort, reset atomic.Bool
+}
+
+// absorbs reports whether a produce error belongs to the transaction
+// rather than to the record (which then settles unfinished, to run again
+// after the abort), and notes what the transaction's end must do.
+func (g *txnGate) absorbs(err error) bool {
+	switch {
+	case errors.Is(err, kerr.InvalidProducerEpoch), errors.Is(err, kerr.ProducerFenced),
+		errors.Is(err, kerr.InvalidProducerIDMapping), errors.Is(err, kerr.UnknownProducerID):
+		g.reset.Store(true)
+	case errors.Is(err, kerr.TransactionAbortable), errors.Is(err, kerr.InvalidTxnState), errors.Is(err, kgo.ErrAborting):
+	default:
+		return false
+	}
+	g.abort.Store(true)
+	return true
 }
 
 // admission is what admit decided.
