@@ -2,14 +2,19 @@ package pipeline_test
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"os/exec"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluice-dev/sluice/pipeline"
 )
@@ -176,5 +181,61 @@ func TestExactlyOnceEndsTransactionsWhileInFlightCapIsReached(t *testing.T) {
 	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestExactlyOnceRecoversWhenTheBrokerAbortsAStuckTransaction: outputs
+// held up (as on a lost broker) keep a transaction open past its timeout,
+// and the transaction coordinator aborts it and bumps the producer's
+// epoch. The processor restarts its client instead of stopping, and every
+// record still comes out once, read_committed.
+func TestExactlyOnceRecoversWhenTheBrokerAbortsAStuckTransaction(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "in", "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	brokers := c.ListenAddrs()
+	const n = 600
+	produceKeyed(t, brokers, "in", n, 50)
+	var produces atomic.Int32
+	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		// Only the processor produces now (newer produce requests name
+		// topics by ID).
+		c.KeepControl()
+		if produces.Add(1) == 3 {
+			// Longer than the transaction timeout below.
+			c.SleepControl(func() { time.Sleep(4 * time.Second) })
+		}
+		return nil, nil, false
+	})
+	var logs lockedBuffer
+	p, err := pipeline.New("eos-stuck", passthrough("out"), pipeline.Topics("in"), pipeline.ExactlyOnce(), pipeline.InstanceID("a"),
+		pipeline.CommitInterval(100*time.Millisecond), pipeline.MaxInFlight(50, 1<<20),
+		pipeline.ClientOptions(kgo.SeedBrokers(brokers...), kgo.TransactionTimeout(time.Second)),
+		pipeline.Logger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, p)
+	defer func() {
+		if t.Failed() {
+			t.Log(logs.String())
+		}
+	}()
+	waitUntil(t, 30*time.Second, "committed = end", func() bool { return sum(lagOrAll(t, brokers, "eos-stuck", "in", n)) == 0 })
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v; want the processor to go on after the aborted transaction", err)
+	}
+	if !strings.Contains(logs.String(), "restarting the Kafka client") {
+		t.Fatalf("no client restart logged: the stuck transaction was not aborted by the broker, so the test tested nothing\n%s", logs.String())
+	}
+	seen := committedValues(t, brokers, "out", n, 10*time.Second)
+	dups := 0
+	for _, c := range seen {
+		dups += c - 1
+	}
+	if len(seen) != n || dups != 0 {
+		t.Fatalf("read_committed output: %d distinct of %d, %d duplicates; want all, none", len(seen), n, dups)
 	}
 }

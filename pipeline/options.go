@@ -196,9 +196,11 @@ func Metrics(r prometheus.Registerer) Option {
 }
 
 // ClientOptions adds franz-go client options, typically the connection
-// settings from kafkaconn.Config.Options (brokers, TLS, SASL). Options that
+// settings from kafkaconn.Config.Options (brokers, TLS, SASL). They win over
+// the processor's tuning defaults (fetch sizes, linger, in exactly-once mode
+// kgo.TransactionTimeout: the larger of 10s and 10 commit intervals); options
 // the processor depends on (consumer group, manual commits, rebalance
-// callbacks) are set after these and win.
+// callbacks, the transactional ID) are set after these and win.
 func ClientOptions(opts ...kgo.Opt) Option {
 	return func(c *config) { c.mark("ClientOptions"); c.clientOpts = append(c.clientOpts, opts...) }
 }

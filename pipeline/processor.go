@@ -81,6 +81,12 @@ func New(name string, handler Handler, opts ...Option) (*Processor, error) {
 // uncommitted for the next owner). On failure it returns a *RecordError (or
 // an error wrapping ErrProduce) after committing what is safe.
 //
+// In exactly-once mode, a transaction that does not end cleanly (its end
+// failed, or the broker aborted it for outliving the transaction timeout
+// while outputs waited on a lost broker) makes Run restart its Kafka
+// client, which resumes from the offsets the broker committed; it returns
+// the error instead after more than 5 such restarts within 10 minutes.
+//
 // The handlers' context carries ctx's values. The metrics are unregistered
 // when Run returns. A Processor runs once; create a new one (with the same
 // registry, if you like) to run again.
@@ -90,9 +96,21 @@ func (p *Processor) Run(ctx context.Context) error {
 	}
 	defer p.metrics.unregister()
 	log := p.cfg.logger.With("processor", p.cfg.name)
+	var restarts []time.Time
 	for {
 		err := p.session(ctx, log)
-		if !errors.Is(err, errProducerReset) {
+		if !errors.Is(err, errTxnReset) {
+			return err
+		}
+		// A few restarts get through a broker outage; more than that in
+		// a short while is a loop that a restart does not fix.
+		restarts = append(restarts, time.Now())
+		for len(restarts) > 0 && time.Since(restarts[0]) > restartWindow {
+			restarts = restarts[1:]
+		}
+		if len(restarts) > maxRestarts && ctx.Err() == nil {
+			err = fmt.Errorf("%w (%d client restarts within %s)", err, len(restarts), restartWindow)
+			log.Error("stopped", "err", err)
 			return err
 		}
 		if ctx.Err() != nil {
@@ -106,7 +124,7 @@ func (p *Processor) Run(ctx context.Context) error {
 		// transaction; a new client (same transactional and instance
 		// ID, a new producer epoch) takes the partitions back and runs
 		// them again.
-		log.Warn("restarting the Kafka client with a new producer epoch", "err", err)
+		log.Warn("restarting the Kafka client with a new producer epoch; it resumes from the committed offsets", "err", err)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -115,12 +133,21 @@ func (p *Processor) Run(ctx context.Context) error {
 	}
 }
 
-// errProducerReset marks a session that cannot go on with its client but
-// can with a new one: the transaction coordinator aborted the open
-// transaction because it outlived the transaction timeout (produce
-// requests stuck while a broker was lost, say), which under Kafka's
-// transaction protocol 2 leaves the producer's epoch unusable.
-var errProducerReset = errors.New("the broker aborted the open transaction (it outlived the transaction timeout)")
+// A processor stops rather than restart its client more than maxRestarts
+// times within restartWindow.
+const (
+	maxRestarts   = 5
+	restartWindow = 10 * time.Minute
+)
+
+// errTxnReset marks a session that cannot go on with its client but can
+// with a new one, which resumes from the offsets the broker committed: a
+// transaction's end failed, so its outcome is not known here, or the
+// producer was fenced, typically because the transaction coordinator
+// aborted a transaction that outlived the transaction timeout (outputs
+// stuck while a broker was lost, say), which under Kafka's transaction
+// protocol 2 leaves the producer's epoch unusable. See isFatalTxnErr.
+var errTxnReset = errors.New("the transaction did not end cleanly (a broker aborts one that outlives the transaction timeout)")
 
 // session runs one Kafka client until ctx ends or the processor fails.
 func (p *Processor) session(ctx context.Context, log *slog.Logger) error {
@@ -271,7 +298,7 @@ func (p *Processor) session(ctx context.Context, log *slog.Logger) error {
 	_ = cl.LeaveGroupContext(leaveCtx) // runs onRevoked, which commits again: a no-op by now
 	cancel()
 	cl.Close()
-	if errors.Is(fatal, errProducerReset) {
+	if errors.Is(fatal, errTxnReset) {
 		return fatal
 	}
 	if fatal != nil {

@@ -134,14 +134,14 @@ func (x *transactor) end(ctx context.Context, last bool) {
 		x.ledger.fail(fmt.Errorf("processor %s: transaction: %w", x.ledger.name, err))
 		return
 	}
-	if reset := x.gate.reset.Swap(false); reset || errors.Is(err, kerr.InvalidProducerEpoch) {
-		x.ledger.fail(fmt.Errorf("processor %s: %w: %w", x.ledger.name, errProducerReset, errors.Join(err, errOutputsFenced(reset))))
+	reset := x.gate.reset.Swap(false)
+	if last {
+		if err != nil {
+			x.log.Warn("ending the last transaction", "err", err)
+		}
 		return
 	}
-	if err != nil && endCtx.Err() == nil {
-		x.log.Warn("ending transaction", "err", err)
-	}
-	if endCtx.Err() != nil && !last {
+	if endCtx.Err() != nil {
 		// Shutdown cut the end short (kgo leaves the transaction open
 		// when its flush is cancelled): the last end, on a context of
 		// its own, aborts it, and until then nothing more is produced
@@ -150,27 +150,36 @@ func (x *transactor) end(ctx context.Context, last bool) {
 		x.gate.closed = true
 		return
 	}
-	if last {
+	if reset || err != nil {
+		// The producer was fenced, or the end failed and the outcome is
+		// not known (a commit may have gone through): only the broker's
+		// committed offsets say where to resume, and a new client reads
+		// them.
+		x.ledger.fail(fmt.Errorf("processor %s: %w: %w", x.ledger.name, errTxnReset, errors.Join(err, errOutputsFenced(reset))))
 		return
 	}
 	x.next = time.Now().Add(x.interval)
 	if err := x.sess.Begin(); err != nil {
-		x.ledger.fail(fmt.Errorf("processor %s: begin transaction: %w", x.ledger.name, err))
+		x.ledger.fail(fmt.Errorf("processor %s: begin transaction: %w: %w", x.ledger.name, errTxnReset, err))
 	}
 }
 
 // endSlowAfter is how long ending a transaction may take before a warning.
 const endSlowAfter = 10 * time.Second
 
-// isFatalTxnErr reports whether the producer cannot go on: another
-// instance with the same transactional ID fenced it, or it is not allowed.
+// isFatalTxnErr reports whether the processor cannot go on: another live
+// instance uses its instance ID, or the transactional ID is not allowed.
 //
-// InvalidProducerEpoch is not among them: the coordinator bumps the epoch
-// when it aborts a transaction that outlived its timeout, and a new client
-// goes on (errProducerReset).
+// A fenced producer is not among them. Under Kafka's transaction protocol
+// 2 the coordinator bumps the epoch when it aborts a transaction that
+// outlived its timeout, and the producer then reads InvalidProducerEpoch or
+// ProducerFenced exactly as if another producer had taken its
+// transactional ID. A new client goes on (errTxnReset). Were another
+// live instance using the same instance ID (hence transactional ID), the
+// group keeps the newer member and the other stops with FencedInstanceID;
+// Run's restart bound ends any back and forth.
 func isFatalTxnErr(err error) bool {
-	return errors.Is(err, kerr.ProducerFenced) ||
-		errors.Is(err, kerr.TransactionalIDAuthorizationFailed) || errors.Is(err, kerr.FencedInstanceID)
+	return errors.Is(err, kerr.TransactionalIDAuthorizationFailed) || errors.Is(err, kerr.FencedInstanceID)
 }
 
 // errOutputsFenced says, when reset, that outputs were refused for the
