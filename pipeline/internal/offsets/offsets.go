@@ -91,7 +91,17 @@ func (w *Window) Pending() int {
 // finished.
 func (w *Window) unfinished(offset int64) (int, error) {
 	live := w.offsets[w.head:]
-	i := sort.Search(len(live), func(i int) bool { return live[i] >= offset })
+	// Offsets in a window are mostly consecutive (gaps come only from
+	// compaction or transaction markers): try the offset's place first.
+	i := -1
+	if len(live) > 0 {
+		if d := offset - live[0]; d >= 0 && d < int64(len(live)) && live[d] == offset {
+			i = int(d)
+		}
+	}
+	if i < 0 {
+		i = sort.Search(len(live), func(i int) bool { return live[i] >= offset })
+	}
 	if i == len(live) || live[i] != offset {
 		return 0, fmt.Errorf("offset %d finished but not in flight", offset)
 	}
