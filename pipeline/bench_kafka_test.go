@@ -78,6 +78,7 @@ func BenchmarkExactlyOnceKafka(b *testing.B) {
 				e := committedLoop(b, brokers, fmt.Sprintf("eos-%d", i), c.n, c.h, pipeline.ExactlyOnce())
 				alo, eos = alo+a, eos+e
 				minRatio = min(minRatio, a.Seconds()/e.Seconds())
+				b.Logf("pair %d: at-least-once %s, exactly-once %s, ratio %.2f", i, a.Round(time.Millisecond), e.Round(time.Millisecond), a.Seconds()/e.Seconds())
 			}
 			records := float64(c.n) * float64(b.N)
 			b.ReportMetric(records/alo.Seconds(), "at-least-once-rec/s")
