@@ -64,6 +64,18 @@ runtime="$(podman info --format '{{.Host.OCIRuntime.Name}}')"
 
 # 3. The Docker-compatible API service.
 ping_sock() { curl -fsS --max-time 2 --unix-socket "$SOCK_PATH" http://d/_ping >/dev/null 2>&1; }
+# A service started from a checkout that was deleted since (an earlier
+# version of detach.sh did not leave it) answers pings but cannot start a
+# container: conmon fails on the missing working directory. Replace it.
+for pid in $(pgrep -f "^podman system service" || true); do
+  case "$(readlink "/proc/$pid/cwd" 2>/dev/null)" in
+  *" (deleted)")
+    say "stopping podman API service pid $pid: its working directory was deleted"
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    ;;
+  esac
+done
 if ping_sock; then
   say "podman API answering at $SOCK_URL"
 else
