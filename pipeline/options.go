@@ -195,6 +195,13 @@ func Metrics(r prometheus.Registerer) Option {
 	return func(c *config) { c.mark("Metrics"); c.registerer = r }
 }
 
+// ShutdownMargin is how long Run may take beyond DrainTimeout to return
+// when handlers do not return by then: it lets a transaction that is ending
+// finish, waits for the workers, flushes, commits and leaves the group,
+// each for at most a fifth of it, and returns even if a handler is still
+// blocked (its record stays uncommitted).
+const ShutdownMargin = 5 * time.Second
+
 // ClientOptions adds franz-go client options, typically the connection
 // settings from kafkaconn.Config.Options (brokers, TLS, SASL). They win over
 // the processor's tuning defaults (fetch sizes, linger, in exactly-once mode

@@ -33,12 +33,6 @@ type Processor struct {
 	ran     atomic.Bool
 }
 
-// ShutdownMargin is how long Run may take beyond DrainTimeout to return
-// when handlers do not return by then: it waits this long for the workers,
-// then flushes, commits and leaves the group, each bounded, and returns even
-// if a handler is still blocked (its record stays uncommitted).
-const ShutdownMargin = 5 * time.Second
-
 // New returns a processor named name (used for the default consumer group,
 // logs and metrics) that runs handler on every record. It validates every
 // option (see the Option docs for the rules) and registers the metrics; on
@@ -132,22 +126,6 @@ func (p *Processor) Run(ctx context.Context) error {
 		}
 	}
 }
-
-// A processor stops rather than restart its client more than maxRestarts
-// times within restartWindow.
-const (
-	maxRestarts   = 5
-	restartWindow = 10 * time.Minute
-)
-
-// errTxnReset marks a session that cannot go on with its client but can
-// with a new one, which resumes from the offsets the broker committed: a
-// transaction's end failed, so its outcome is not known here, or the
-// producer was fenced, typically because the transaction coordinator
-// aborted a transaction that outlived the transaction timeout (outputs
-// stuck while a broker was lost, say), which under Kafka's transaction
-// protocol 2 leaves the producer's epoch unusable. See isFatalTxnErr.
-var errTxnReset = errors.New("the transaction did not end cleanly (a broker aborts one that outlives the transaction timeout)")
 
 // session runs one Kafka client until ctx ends or the processor fails.
 func (p *Processor) session(ctx context.Context, log *slog.Logger) error {

@@ -164,6 +164,22 @@ func (x *transactor) end(ctx context.Context, last bool) {
 	}
 }
 
+// A processor stops rather than restart its client more than maxRestarts
+// times within restartWindow.
+const (
+	maxRestarts   = 5
+	restartWindow = 10 * time.Minute
+)
+
+// errTxnReset marks a session that cannot go on with its client but can
+// with a new one, which resumes from the offsets the broker committed: a
+// transaction's end failed, so its outcome is not known here, or the
+// producer was fenced, typically because the transaction coordinator
+// aborted a transaction that outlived the transaction timeout (outputs
+// stuck while a broker was lost, say), which under Kafka's transaction
+// protocol 2 leaves the producer's epoch unusable. See isFatalTxnErr.
+var errTxnReset = errors.New("the transaction did not end cleanly (a broker aborts one that outlives the transaction timeout)")
+
 // endSlowAfter is how long ending a transaction may take before a warning.
 const endSlowAfter = 10 * time.Second
 
