@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -210,7 +211,8 @@ func TestExactlyOnceRecoversWhenTheBrokerAbortsAStuckTransaction(t *testing.T) {
 		return nil, nil, false
 	})
 	var logs lockedBuffer
-	p, err := pipeline.New("eos-stuck", passthrough("out"), pipeline.Topics("in"), pipeline.ExactlyOnce(), pipeline.InstanceID("a"),
+	reg := prometheus.NewRegistry()
+	p, err := pipeline.New("eos-stuck", passthrough("out"), pipeline.Topics("in"), pipeline.ExactlyOnce(), pipeline.InstanceID("a"), pipeline.Metrics(reg),
 		pipeline.CommitInterval(100*time.Millisecond), pipeline.MaxInFlight(50, 1<<20),
 		pipeline.ClientOptions(kgo.SeedBrokers(brokers...), kgo.TransactionTimeout(time.Second)),
 		pipeline.Logger(slog.New(slog.NewTextHandler(&logs, nil))))
@@ -224,8 +226,12 @@ func TestExactlyOnceRecoversWhenTheBrokerAbortsAStuckTransaction(t *testing.T) {
 		}
 	}()
 	waitUntil(t, 30*time.Second, "committed = end", func() bool { return sum(lagOrAll(t, brokers, "eos-stuck", "in", n)) == 0 })
+	restarted := metricValue(t, reg, "sluice_processor_client_restarts_total")
 	if err := stop(); err != nil {
 		t.Fatalf("Run: %v; want the processor to go on after the aborted transaction", err)
+	}
+	if restarted != 1 {
+		t.Errorf("sluice_processor_client_restarts_total = %v, want 1", restarted)
 	}
 	if !strings.Contains(logs.String(), "restarting the Kafka client") {
 		t.Fatalf("no client restart logged: the stuck transaction was not aborted by the broker, so the test tested nothing\n%s", logs.String())

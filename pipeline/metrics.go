@@ -17,6 +17,7 @@ type metrics struct {
 	parked                                prometheus.Counter
 	panics, backpressure, rebalances      prometheus.Counter
 	commits, commitFailures, aborts       prometheus.Counter
+	clientRestarts                        prometheus.Counter
 	skipped, metadataHolds                prometheus.Counter
 	assigned                              prometheus.Gauge
 	inFlightGauge                         prometheus.GaugeFunc // read at scrape time: no atomic per record
@@ -107,6 +108,7 @@ func newMetrics(processor string, reg prometheus.Registerer, workers int, latenc
 		commits:        one("commits_total", "Successful offset commits."),
 		commitFailures: one("commit_failures_total", "Failed offset commits (in exactly-once mode: transactions that did not commit)."),
 		aborts:         one("transactions_aborted_total", "Transactions aborted (exactly-once mode): their records are processed again."),
+		clientRestarts: one("client_restarts_total", "Kafka client restarts (exactly-once mode): a transaction did not end cleanly, e.g. the broker aborted it for outliving the transaction timeout; the new client resumes from the committed offsets."),
 		skipped:        one("records_skipped_total", "Records not processed again because the commit metadata of an earlier owner names them finished (precise resume)."),
 		metadataHolds:  one("metadata_holds_total", "Times a partition was held back because its commit metadata neared the broker's offset.metadata.max.bytes."),
 		inFlightGauge: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "inflight_records",
@@ -126,7 +128,7 @@ func newMetrics(processor string, reg prometheus.Registerer, workers int, latenc
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.consumed, m.produced, m.succeeded, m.failed, m.retried, m.deadLettered, m.parked, m.panics, m.backpressure, m.rebalances,
-		m.commits, m.commitFailures, m.aborts, m.skipped, m.metadataHolds, m.inFlightGauge, m.assigned, m.handlerSeconds, m.e2eSeconds, m.commitSeconds, m.committedOffset, m.lag} {
+		m.commits, m.commitFailures, m.aborts, m.clientRestarts, m.skipped, m.metadataHolds, m.inFlightGauge, m.assigned, m.handlerSeconds, m.e2eSeconds, m.commitSeconds, m.committedOffset, m.lag} {
 		if err := reg.Register(c); err != nil {
 			m.unregister()
 			var are prometheus.AlreadyRegisteredError

@@ -118,6 +118,7 @@ func (p *Processor) Run(ctx context.Context) error {
 		// transaction; a new client (same transactional and instance
 		// ID, a new producer epoch) takes the partitions back and runs
 		// them again.
+		p.metrics.clientRestarts.Inc()
 		log.Warn("restarting the Kafka client with a new producer epoch; it resumes from the committed offsets", "err", err)
 		select {
 		case <-ctx.Done():
