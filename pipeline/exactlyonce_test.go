@@ -245,3 +245,56 @@ func TestExactlyOnceRecoversWhenTheBrokerAbortsAStuckTransaction(t *testing.T) {
 		t.Fatalf("read_committed output: %d distinct of %d, %d duplicates; want all, none", len(seen), n, dups)
 	}
 }
+
+// TestExactlyOnceStopsAfterRepeatedClientRestarts: when every transaction
+// gets stuck past its timeout, restarting the client does not help, and
+// Run stops with the error after the documented 5 restarts.
+func TestExactlyOnceStopsAfterRepeatedClientRestarts(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "in", "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	brokers := c.ListenAddrs()
+	// Input keeps coming, so every session produces more than once.
+	feeding := make(chan struct{})
+	defer close(feeding)
+	go func() {
+		cl := newClient(t, brokers)
+		for i := 0; ; i++ {
+			select {
+			case <-feeding:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			cl.Produce(context.Background(), &kgo.Record{Topic: "in", Key: []byte{byte('a' + i%10)}, Value: []byte{byte(i)}}, nil)
+		}
+	}()
+	// Every other produce request is held past the transaction timeout:
+	// the one before it has begun the transaction, so the broker aborts
+	// it, in every session.
+	var produces atomic.Int32
+	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		if req.(*kmsg.ProduceRequest).TransactionID != nil && produces.Add(1)%2 == 0 {
+			c.SleepControl(func() { time.Sleep(2500 * time.Millisecond) })
+		}
+		return nil, nil, false
+	})
+	p, err := pipeline.New("eos-stuck-always", passthrough("out"), pipeline.Topics("in"), pipeline.ExactlyOnce(), pipeline.InstanceID("a"),
+		pipeline.CommitInterval(100*time.Millisecond),
+		pipeline.ClientOptions(kgo.SeedBrokers(brokers...), kgo.TransactionTimeout(time.Second)), pipeline.Logger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.Run(context.Background()) }()
+	select {
+	case err = <-done:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("Run still restarting its client after 2 minutes")
+	}
+	if err == nil || !strings.Contains(err.Error(), "again after 5 client restarts within") {
+		t.Fatalf("Run: %v; want it to stop after 5 restarts, saying so", err)
+	}
+}

@@ -78,8 +78,8 @@ func New(name string, handler Handler, opts ...Option) (*Processor, error) {
 // In exactly-once mode, a transaction that does not end cleanly (its end
 // failed, or the broker aborted it for outliving the transaction timeout
 // while outputs waited on a lost broker) makes Run restart its Kafka
-// client, which resumes from the offsets the broker committed; it returns
-// the error instead after more than 5 such restarts within 10 minutes.
+// client, which resumes from the offsets the broker committed; after 5
+// such restarts within 10 minutes it returns the next such error instead.
 //
 // The handlers' context carries ctx's values. The metrics are unregistered
 // when Run returns. A Processor runs once; create a new one (with the same
@@ -98,15 +98,15 @@ func (p *Processor) Run(ctx context.Context) error {
 		}
 		// A few restarts get through a broker outage; more than that in
 		// a short while is a loop that a restart does not fix.
-		restarts = append(restarts, time.Now())
 		for len(restarts) > 0 && time.Since(restarts[0]) > restartWindow {
 			restarts = restarts[1:]
 		}
-		if len(restarts) > maxRestarts && ctx.Err() == nil {
-			err = fmt.Errorf("%w (%d client restarts within %s)", err, len(restarts), restartWindow)
+		if len(restarts) >= maxRestarts && ctx.Err() == nil {
+			err = fmt.Errorf("%w (again after %d client restarts within %s)", err, len(restarts), restartWindow)
 			log.Error("stopped", "err", err)
 			return err
 		}
+		restarts = append(restarts, time.Now())
 		if ctx.Err() != nil {
 			// Stopping anyway: what the aborted transaction held stays
 			// uncommitted for the next owner.

@@ -164,8 +164,8 @@ func (x *transactor) end(ctx context.Context, last bool) {
 	}
 }
 
-// A processor stops rather than restart its client more than maxRestarts
-// times within restartWindow.
+// A processor stops rather than restart its client again after
+// maxRestarts restarts within restartWindow.
 const (
 	maxRestarts   = 5
 	restartWindow = 10 * time.Minute
