@@ -131,6 +131,7 @@ func (x *transactor) end(ctx context.Context, last bool) {
 		x.log.Info("transaction aborted; processing again from the last commit", "err", err, "dropped_queued", n)
 	}
 	if err != nil && isFatalTxnErr(err) {
+		x.gate.closed = true // no transaction follows
 		x.ledger.fail(fmt.Errorf("processor %s: transaction: %w", x.ledger.name, err))
 		return
 	}
@@ -155,11 +156,13 @@ func (x *transactor) end(ctx context.Context, last bool) {
 		// not known (a commit may have gone through): only the broker's
 		// committed offsets say where to resume, and a new client reads
 		// them.
+		x.gate.closed = true
 		x.ledger.fail(fmt.Errorf("processor %s: %w: %w", x.ledger.name, errTxnReset, errors.Join(err, errOutputsFenced(reset))))
 		return
 	}
 	x.next = time.Now().Add(x.interval)
 	if err := x.sess.Begin(); err != nil {
+		x.gate.closed = true
 		x.ledger.fail(fmt.Errorf("processor %s: begin transaction: %w: %w", x.ledger.name, errTxnReset, err))
 	}
 }
