@@ -64,18 +64,7 @@ func TestIntegrationExactlyOnceRetriesReplayScaleOutIn(t *testing.T) {
 		}
 		return "ok-" + strconv.Itoa(i)
 	}
-	produced := make(chan error, 1)
-	go func() {
-		cl := newClient(t, brokers)
-		var err error
-		for i := 0; i < n && err == nil; i++ {
-			err = cl.ProduceSync(context.Background(), &kgo.Record{Topic: "in", Key: []byte(fmt.Sprint("k", i%keys)), Value: []byte(value(i))}).FirstErr()
-			if i%300 == 0 {
-				time.Sleep(time.Second)
-			}
-		}
-		produced <- err
-	}()
+	produced := produceSpread(t, brokers, "in", n, keys, 300, value)
 
 	out := newClient(t, brokers, kgo.ConsumeTopics("out"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
@@ -140,11 +129,7 @@ func TestIntegrationExactlyOnceRetriesReplayScaleOutIn(t *testing.T) {
 	}
 	read(n, 2*time.Minute, "after the replay")
 	// Whatever else is committed (duplicates) arrives within a moment.
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	for ctx.Err() == nil {
-		out.PollFetches(ctx).EachRecord(func(r *kgo.Record) { seen[string(r.Value)]++ })
-	}
-	cancel()
+	pollFor(out, 2*time.Second, seen)
 
 	waitUntil(t, time.Minute, "the group committed to the end of the input and both retry tiers", func() bool {
 		return caughtUp(t, brokers, group, "in", failure.RetryTopic("in", 200*time.Millisecond), failure.RetryTopic("in", 400*time.Millisecond))
@@ -152,15 +137,7 @@ func TestIntegrationExactlyOnceRetriesReplayScaleOutIn(t *testing.T) {
 	if err := stopA(); err != nil {
 		t.Fatal(err)
 	}
-	dups := 0
-	for v, c := range seen {
-		if c > 1 {
-			dups += c - 1
-			if dups <= 5 {
-				t.Errorf("%s out %d times (read_committed), want once", v, c)
-			}
-		}
-	}
+	dups := reportDuplicates(t, seen)
 	for i, d := range disorder {
 		if i < 5 {
 			t.Errorf("out of key order: %s", d)

@@ -13,7 +13,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -45,6 +44,18 @@ func committedValues(t testing.TB, brokers []string, topic string, want int, tim
 	return seen
 }
 
+// requireEachOnce fails t unless seen holds n distinct values, each once.
+func requireEachOnce(t testing.TB, seen map[string]int, n int, when string) {
+	t.Helper()
+	dups := 0
+	for _, c := range seen {
+		dups += c - 1
+	}
+	if len(seen) != n || dups != 0 {
+		t.Fatalf("read_committed output%s: %d distinct of %d, %d duplicates; want all, none", when, len(seen), n, dups)
+	}
+}
+
 // TestExactlyOnceWritesEveryOutputOnce: in exactly-once mode a
 // read_committed reader sees each input's output exactly once, and the
 // committed offsets reach the end.
@@ -63,13 +74,7 @@ func TestExactlyOnceWritesEveryOutputOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	seen := committedValues(t, brokers, "out", n, 10*time.Second)
-	dups := 0
-	for _, c := range seen {
-		dups += c - 1
-	}
-	if len(seen) != n || dups != 0 {
-		t.Fatalf("read_committed output: %d distinct of %d, %d duplicates; want all, none", len(seen), n, dups)
-	}
+	requireEachOnce(t, seen, n, "")
 }
 
 // TestExactlyOnceSurvivesAKillWithoutDuplicates: a processor SIGKILLed in
@@ -104,13 +109,7 @@ func TestExactlyOnceSurvivesAKillWithoutDuplicates(t *testing.T) {
 	_ = second.Process.Signal(syscall.SIGTERM)
 	_ = second.Wait()
 	seen := committedValues(t, brokers, "out", n, 10*time.Second)
-	dups := 0
-	for _, c := range seen {
-		dups += c - 1
-	}
-	if len(seen) != n || dups != 0 {
-		t.Fatalf("read_committed output after a kill: %d distinct of %d, %d duplicates; want all, none", len(seen), n, dups)
-	}
+	requireEachOnce(t, seen, n, " after a kill")
 }
 
 // lagOrAll is lag, with every record behind for a group that has not
@@ -191,11 +190,7 @@ func TestExactlyOnceEndsTransactionsWhileInFlightCapIsReached(t *testing.T) {
 // epoch. The processor restarts its client instead of stopping, and every
 // record still comes out once, read_committed.
 func TestExactlyOnceRecoversWhenTheBrokerAbortsAStuckTransaction(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "in", "out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := fakeCluster(t, 1, "in", "out")
 	brokers := c.ListenAddrs()
 	const n = 600
 	produceKeyed(t, brokers, "in", n, 50)
@@ -237,24 +232,14 @@ func TestExactlyOnceRecoversWhenTheBrokerAbortsAStuckTransaction(t *testing.T) {
 		t.Fatalf("no client restart logged: the stuck transaction was not aborted by the broker, so the test tested nothing\n%s", logs.String())
 	}
 	seen := committedValues(t, brokers, "out", n, 10*time.Second)
-	dups := 0
-	for _, c := range seen {
-		dups += c - 1
-	}
-	if len(seen) != n || dups != 0 {
-		t.Fatalf("read_committed output: %d distinct of %d, %d duplicates; want all, none", len(seen), n, dups)
-	}
+	requireEachOnce(t, seen, n, "")
 }
 
 // TestExactlyOnceStopsAfterRepeatedClientRestarts: when every transaction
 // gets stuck past its timeout, restarting the client does not help, and
 // Run stops with the error after the documented 5 restarts.
 func TestExactlyOnceStopsAfterRepeatedClientRestarts(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "in", "out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := fakeCluster(t, 1, "in", "out")
 	brokers := c.ListenAddrs()
 	// Input keeps coming, so every session produces more than once.
 	feeding := make(chan struct{})

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -19,11 +18,7 @@ import (
 // in-flight cap instead of buffering, and once produce works again every
 // record comes out.
 func TestProduceOutageIsNotPoison(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "in", "out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := fakeCluster(t, 2, "in", "out")
 	brokers := c.ListenAddrs()
 	const n, capRecords = 2000, 200
 	produceKeyed(t, brokers, "in", n, 50)

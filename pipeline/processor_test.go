@@ -46,12 +46,63 @@ func (b *lockedBuffer) Len() int       { b.mu.Lock(); defer b.mu.Unlock(); retur
 // fakeKafka starts an in-process broker with the given topics.
 func fakeKafka(t testing.TB, partitions int32, topics ...string) []string {
 	t.Helper()
+	return fakeCluster(t, partitions, topics...).ListenAddrs()
+}
+
+// produceSpread produces n records to topic from a goroutine, keys cycling
+// through keys, pausing a second every pauseEvery records so that faults
+// meet records in flight; the channel gets the first error (or nil).
+func produceSpread(t testing.TB, brokers []string, topic string, n, keys, pauseEvery int, value func(int) string) <-chan error {
+	produced := make(chan error, 1)
+	cl := newClient(t, brokers, kgo.RequiredAcks(kgo.AllISRAcks()))
+	go func() {
+		var err error
+		for i := 0; i < n && err == nil; i++ {
+			err = cl.ProduceSync(context.Background(), &kgo.Record{Topic: topic, Key: []byte(fmt.Sprint("k", i%keys)), Value: []byte(value(i))}).FirstErr()
+			if i%pauseEvery == 0 {
+				time.Sleep(time.Second)
+			}
+		}
+		produced <- err
+	}()
+	return produced
+}
+
+// pollFor counts into seen whatever cl reads within d: duplicates
+// committed late arrive within a moment.
+func pollFor(cl *kgo.Client, d time.Duration, seen map[string]int) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	for ctx.Err() == nil {
+		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) { seen[string(r.Value)]++ })
+	}
+}
+
+// reportDuplicates reports the first few values of seen read more than
+// once and returns how many extra copies there were.
+func reportDuplicates(t testing.TB, seen map[string]int) int {
+	t.Helper()
+	dups := 0
+	for v, c := range seen {
+		if c > 1 {
+			dups += c - 1
+			if dups <= 5 {
+				t.Errorf("%s out %d times (read_committed), want once", v, c)
+			}
+		}
+	}
+	return dups
+}
+
+// fakeCluster is fakeKafka's cluster, for tests that control its requests.
+func fakeCluster(t testing.TB, partitions int32, topics ...string) *kfake.Cluster {
+	t.Helper()
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, topics...))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	return c.ListenAddrs()
+	return c
 }
 
 func newClient(t testing.TB, brokers []string, opts ...kgo.Opt) *kgo.Client {

@@ -157,7 +157,11 @@ func (x *transactor) end(ctx context.Context, last bool) {
 		// committed offsets say where to resume, and a new client reads
 		// them.
 		x.gate.closed = true
-		x.ledger.fail(fmt.Errorf("processor %s: %w: %w", x.ledger.name, errTxnReset, errors.Join(err, errOutputsFenced(reset))))
+		cause := err
+		if reset {
+			cause = errors.Join(err, errStaleEpoch)
+		}
+		x.ledger.fail(fmt.Errorf("processor %s: %w: %w", x.ledger.name, errTxnReset, cause))
 		return
 	}
 	x.next = time.Now().Add(x.interval)
@@ -201,14 +205,9 @@ func isFatalTxnErr(err error) bool {
 	return errors.Is(err, kerr.TransactionalIDAuthorizationFailed) || errors.Is(err, kerr.FencedInstanceID)
 }
 
-// errOutputsFenced says, when reset, that outputs were refused for the
-// producer's epoch.
-func errOutputsFenced(reset bool) error {
-	if !reset {
-		return nil
-	}
-	return errors.New("outputs were refused for a stale producer epoch")
-}
+// errStaleEpoch says why a transaction reset when its end itself reported
+// nothing: outputs were refused for the producer's epoch.
+var errStaleEpoch = errors.New("outputs were refused for a stale producer epoch")
 
 // rewriteTxnCommit makes a transactional offset commit carry the snapshot:
 // kgo fills the request with the polled positions, which may be ahead of
