@@ -31,10 +31,9 @@ type latencies struct {
 	// time and the append times of its validated, scored and decided
 	// records, in send order: written to the workdir for a closer look.
 	trace [][4]time.Time
-	// steady are the latencies of the orders sent after the step's first
-	// warmIn: the stages' and the loader's first requests (connections,
-	// producer IDs, metadata of the output topics) are left out.
-	steady *latencies
+	// startup are the latencies of the lead-in's orders (sent before the
+	// measured window), which no other figure includes; nil without one.
+	startup *latencies
 }
 
 // writeTrace writes the trace as CSV: send time (Unix ms), then each
@@ -48,13 +47,13 @@ func (l *latencies) writeTrace(path string) error {
 	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
 
-// steadyOrAll returns the steady-state latencies, or all when there are
-// none (a latencies built in a test).
-func (l *latencies) steadyOrAll() *latencies {
-	if l.steady != nil {
-		return l.steady
+// startupQuantile returns the q-quantile of the lead-in's orders, or ok
+// false without a lead-in.
+func (l *latencies) startupQuantile(q float64) quantile {
+	if l.startup == nil {
+		return quantile{}
 	}
-	return l
+	return l.startup.quantile(q)
 }
 
 // hopQuantile returns the q-quantile of stage i's own latency.
@@ -147,11 +146,32 @@ func newLatencies(sent, decided map[string]time.Time, cutoff time.Time) latencie
 	return l
 }
 
+// stepLatencies is newLatencies for a step with a lead-in: the orders sent
+// before from are the lead-in's, in l.startup only; they are removed from
+// sent.
+func stepLatencies(sent, decided map[string]time.Time, cutoff, from time.Time) latencies {
+	leadIn := map[string]time.Time{}
+	for k, s := range sent {
+		if s.Before(from) {
+			leadIn[k] = s
+			delete(sent, k)
+		}
+	}
+	l := newLatencies(sent, decided, cutoff)
+	if len(leadIn) > 0 {
+		startup := newLatencies(leadIn, decided, cutoff)
+		l.startup = &startup
+		l.unmatched -= startup.decided // the lead-in orders' decisions
+	}
+	return l
+}
+
 // readLatencies reads the step's input and decided topics from the start to
 // their end offsets: every order's send time (its CreateTime, stamped by
 // the loader's producer) and its first decision's append time
 // (LogAppendTime). Decisions appended after cutoff count as not decided.
-func readLatencies(ctx context.Context, brokers []string, adm *kadm.Client, placed, validated, scored, decidedTopic string, cutoff time.Time, warmIn time.Duration) (latencies, error) {
+// Orders sent before from are the lead-in's (latencies.startup).
+func readLatencies(ctx context.Context, brokers []string, adm *kadm.Client, placed, validated, scored, decidedTopic string, cutoff, from time.Time) (latencies, error) {
 	ends, err := adm.ListEndOffsets(ctx, placed, validated, scored, decidedTopic)
 	if err != nil {
 		return latencies{}, fmt.Errorf("end offsets: %w", err)
@@ -234,22 +254,8 @@ func readLatencies(ctx context.Context, brokers []string, adm *kadm.Client, plac
 	if typeErr != nil {
 		return latencies{}, typeErr
 	}
-	l := newLatencies(sent, decided, cutoff)
+	l := stepLatencies(sent, decided, cutoff, from)
 	l.late, l.duplicates = late, dups
-	var first time.Time
-	for _, s := range sent {
-		if first.IsZero() || s.Before(first) {
-			first = s
-		}
-	}
-	later := map[string]time.Time{}
-	for k, s := range sent {
-		if s.Sub(first) >= warmIn {
-			later[k] = s
-		}
-	}
-	steady := newLatencies(later, decided, cutoff)
-	l.steady = &steady
 	for k, s := range sent {
 		v, okv := between[validated][k]
 		sc, oks := between[scored][k]
