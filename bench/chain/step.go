@@ -268,7 +268,7 @@ func (b *bench) leadIn(ctx context.Context, c *chain, rate int) error {
 	}
 	p, err := startProc(filepath.Join(b.bin, "loader"), []string{
 		"--brokers", b.brokerList(), "--topic", c.topic(order.TopicPlaced),
-		"--duration", b.cfg.leadIn.String(), "--rate", strconv.Itoa(rate), "--seed", strconv.Itoa(1000+b.steps),
+		"--duration", b.cfg.leadIn.String(), "--rate", strconv.Itoa(rate), "--seed", strconv.Itoa(1000 + b.steps),
 		"--progress-interval", "0", "--log-level", "warn",
 	}, nil, filepath.Join(b.cfg.workdir, c.prefix+"-lead-in.log"))
 	if err != nil {
