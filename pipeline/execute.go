@@ -30,6 +30,9 @@ type executor struct {
 	// gate is the transaction gate in exactly-once mode; nil otherwise.
 	gate    *txnGate
 	client  *kgo.Client
+	// promise is onProduced as a func value, made once: a method value
+	// made at each Produce call is an allocation per output record.
+	promise func(*kgo.Record, error)
 	queue   *schedule.Queue[*task]
 	ledger  *ledger
 	metrics *metrics
@@ -63,8 +66,9 @@ func (e *executor) work(ctx context.Context, id int) {
 			return
 		}
 		// One clock read per record: each handler's end is the next
-		// one's start (clock reads are not free on every VM).
-		now := time.Now()
+		// one's start (clock reads are not free on every VM, see
+		// monoNow).
+		now := monoNow()
 		ran := now
 		for _, t := range tasks {
 			if e.ledger.failing.Load() || ctx.Err() != nil {
@@ -99,14 +103,14 @@ func (e *executor) work(ctx context.Context, id int) {
 // record of the key produces after this one.
 func (e *executor) runTask(ctx context.Context, worker int, t *task, start time.Time) (end time.Time) {
 	a := &t.run.retry
-	if e.router.Park(a, start, func(kr *kgo.Record) { e.produceOne(t, kr) }) {
+	if e.router.Parking() && e.router.Park(a, time.Now(), func(kr *kgo.Record) { e.produceOne(t, kr) }) {
 		if a.Tier < 0 {
 			e.metrics.parked.Inc()
 		}
 		return start
 	}
 	outs, err := e.handler(ctx, &t.run.in)
-	end = time.Now()
+	end = monoNow()
 	e.metrics.handlerSeconds.observe(worker, end.Sub(start).Seconds())
 	if err == nil {
 		e.produce(t, outs)
@@ -122,7 +126,7 @@ func (e *executor) runTask(ctx context.Context, worker int, t *task, start time.
 	}
 	t.part.m.failed.Inc()
 	if e.onError == nil {
-		e.route(t, err, end)
+		e.route(t, err)
 		return end
 	}
 	outs, err = e.onError(ctx, &t.run.in, err)
@@ -137,12 +141,12 @@ func (e *executor) runTask(ctx context.Context, worker int, t *task, start time.
 
 // route sends a failed record down the failure path: its next retry tier or
 // the dead-letter topic.
-func (e *executor) route(t *task, cause error, now time.Time) {
+func (e *executor) route(t *task, cause error) {
 	class := ClassOf(cause)
 	a := &t.run.retry
 	in := &t.run.in
 	var to string
-	tier := e.router.Failed(a, cause, class.String(), class == Retryable, now, func(kr *kgo.Record) {
+	tier := e.router.Failed(a, cause, class.String(), class == Retryable, time.Now(), func(kr *kgo.Record) {
 		to = kr.Topic
 		e.produceOne(t, kr)
 	})
@@ -231,11 +235,11 @@ func (e *executor) send(t *task, krs []kgo.Record, ordered bool) {
 		return
 	}
 	if ordered {
-		e.client.Produce(context.Background(), &krs[0], e.onProduced)
+		e.client.Produce(context.Background(), &krs[0], e.promise)
 		return
 	}
 	for i := range krs {
-		e.client.Produce(context.Background(), &krs[i], e.onProduced)
+		e.client.Produce(context.Background(), &krs[i], e.promise)
 	}
 }
 
@@ -258,13 +262,13 @@ func (e *executor) onProduced(kr *kgo.Record, err error) {
 	switch {
 	case t.failed.Load():
 	case left == 0:
-		e.metrics.e2eSeconds.Observe(time.Since(kr.Timestamp).Seconds())
+		e.metrics.e2eSeconds.observe(int(t.part.id%e2eShards), float64(wallNanos()-kr.Timestamp.UnixNano())/1e9)
 		t.finish(e.ledger)
 	case t.chain != nil:
 		// The next output of an ordered chain. Promises must not block on
 		// the client, so produce from a goroutine.
 		next := &t.chain[len(t.chain)-int(left)]
-		go e.client.Produce(context.Background(), next, e.onProduced)
+		go e.client.Produce(context.Background(), next, e.promise)
 	}
 }
 

@@ -2,23 +2,25 @@ package pipeline
 
 import (
 	"math"
+	"sort"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// shardedHistogram is a Prometheus histogram with one shard per worker,
-// summed at scrape time. Every worker observes every record it runs; with a
-// single prometheus.Histogram they would all write the same few cache lines,
-// which on a fast handler cost more than the handler.
+// shardedHistogram is a Prometheus histogram (classic buckets) in shards,
+// summed at scrape time: one per worker for handler times, a few picked by
+// partition for end-to-end times. Every record is observed; with a single
+// prometheus.Histogram every goroutine would write the same few cache
+// lines, which on a fast handler cost more than the handler.
 type shardedHistogram struct {
 	desc   *prometheus.Desc
 	bounds []float64
 	shards []histShard
 }
 
-// histShard is written by one worker only; the padding keeps two shards off
-// one cache line.
+// histShard is written by one goroutine at a time, mostly; the padding
+// keeps two shards off one cache line.
 type histShard struct {
 	counts  []atomic.Uint64 // per bucket, not cumulative; the last is +Inf
 	sumBits atomic.Uint64
@@ -37,16 +39,27 @@ func newShardedHistogram(opts prometheus.HistogramOpts, shards int) *shardedHist
 	return h
 }
 
-// observe adds v to shard i. Only the shard's worker calls it, so the
-// read-modify-write of the sum races with nobody but a scrape's read.
+// observe adds v to shard i modulo the shards.
 func (h *shardedHistogram) observe(i int, v float64) {
-	s := &h.shards[i]
-	b := 0
-	for b < len(h.bounds) && v > h.bounds[b] {
-		b++
+	s := &h.shards[i%len(h.shards)]
+	var b int
+	if len(h.bounds) <= 16 {
+		for b < len(h.bounds) && v > h.bounds[b] {
+			b++
+		}
+	} else {
+		// The first bound >= v (buckets are upper-inclusive).
+		b = sort.SearchFloat64s(h.bounds, v)
 	}
 	s.counts[b].Add(1)
-	s.sumBits.Store(math.Float64bits(math.Float64frombits(s.sumBits.Load()) + v))
+	for {
+		// Uncontended, as one goroutine writes a shard at a time, but
+		// a compare-and-swap keeps the sum right when two do.
+		old := s.sumBits.Load()
+		if s.sumBits.CompareAndSwap(old, math.Float64bits(math.Float64frombits(old)+v)) {
+			return
+		}
+	}
 }
 
 func (h *shardedHistogram) Describe(ch chan<- *prometheus.Desc) { ch <- h.desc }

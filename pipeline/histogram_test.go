@@ -10,13 +10,24 @@ import (
 // TestShardedHistogramMatchesPrometheus: values observed over several
 // shards gather exactly as one prometheus.Histogram fed the same values,
 // including values on bucket bounds and past the last one.
+// With many buckets (the end-to-end histogram's 70) observe searches them
+// in halves instead of in order, and a shard index past the shards wraps.
 func TestShardedHistogramMatchesPrometheus(t *testing.T) {
-	opts := prometheus.HistogramOpts{Name: "h", Help: "h", Buckets: []float64{0.1, 1, 10}}
+	few := []float64{0.1, 1, 10}
+	values := []float64{0, 0.05, 0.1, 0.5, 1, 2, 10, 11, 1e9, 0.1, 3}
+	t.Run("few buckets", func(t *testing.T) { compareHistograms(t, few, values) })
+	many := DefaultLatencyBuckets()
+	values = append(values, many[0], many[1], many[35], many[35]*1.0001, many[69], many[69]*2, 0.0042, 17)
+	t.Run("many buckets", func(t *testing.T) { compareHistograms(t, many, values) })
+}
+
+func compareHistograms(t *testing.T, bounds, values []float64) {
+	opts := prometheus.HistogramOpts{Name: "h", Help: "h", Buckets: bounds}
 	want := prometheus.NewHistogram(opts)
 	got := newShardedHistogram(opts, 3)
-	for i, v := range []float64{0, 0.05, 0.1, 0.5, 1, 2, 10, 11, 1e9, 0.1, 3} {
+	for i, v := range values {
 		want.Observe(v)
-		got.observe(i%3, v)
+		got.observe(i*2, v)
 	}
 	a, b := gatherOne(t, want), gatherOne(t, got)
 	if a.GetSampleCount() != b.GetSampleCount() || a.GetSampleSum() != b.GetSampleSum() {

@@ -22,7 +22,8 @@ type metrics struct {
 	assigned                              prometheus.Gauge
 	inFlightGauge                         prometheus.GaugeFunc // read at scrape time: no atomic per record
 	handlerSeconds                        *shardedHistogram    // one shard per worker
-	e2eSeconds, commitSeconds             prometheus.Histogram
+	e2eSeconds                            *shardedHistogram    // shards picked by partition (e2eShards)
+	commitSeconds                         prometheus.Histogram
 	committedOffset, lag                  *prometheus.GaugeVec
 	producedMu                            sync.Mutex                                    // serializes additions to producedCache
 	producedCache                         atomic.Pointer[map[string]prometheus.Counter] // output topic → counter, copied on write
@@ -31,6 +32,11 @@ type metrics struct {
 	reg        prometheus.Registerer
 	registered []prometheus.Collector
 }
+
+// e2eShards is how many shards the end-to-end histogram has. It is observed
+// from the client's produce-response goroutines (one per broker), so a few
+// shards, picked by partition, keep them off each other's cache lines.
+const e2eShards = 8
 
 // topicCounters are the per-topic counters of one input topic, looked up
 // once per partition assignment instead of once per record.
@@ -116,9 +122,9 @@ func newMetrics(processor string, reg prometheus.Registerer, workers int, latenc
 		assigned: gauge("assigned_partitions", "Partitions currently owned by this instance."),
 		handlerSeconds: newShardedHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "handler_seconds", ConstLabels: labels,
 			Help: "Time spent in the handler per record.", Buckets: prometheus.ExponentialBuckets(0.00005, 2.5, 14)}, workers),
-		e2eSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "end_to_end_seconds", ConstLabels: labels,
+		e2eSeconds: newShardedHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "end_to_end_seconds", ConstLabels: labels,
 			Help:    "Time from the input record's timestamp (event time, which outputs carry on) until the broker acknowledged the last of its outputs.",
-			Buckets: latencyBuckets, NativeHistogramBucketFactor: 1.1}),
+			Buckets: latencyBuckets}, e2eShards),
 		commitSeconds:   hist("commit_seconds", "Offset commit latency.", prometheus.ExponentialBuckets(0.0005, 2.5, 12)),
 		committedOffset: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "committed_offset", Help: "Last offset committed per owned partition.", ConstLabels: labels}, []string{"topic", "partition"}),
 		lag:             prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "lag_records", Help: "High watermark minus committed offset per owned partition, as of the last commit.", ConstLabels: labels}, []string{"topic", "partition"}),

@@ -193,6 +193,7 @@ func (p *Processor) session(ctx context.Context, log *slog.Logger) error {
 		name: cfg.name, log: log, workers: cfg.workers, handler: p.handler, onError: cfg.onError, router: router,
 		concurrentOutputs: cfg.concurrentOutputs, gate: gate, client: cl, queue: queue, ledger: ledger, metrics: p.metrics,
 	}
+	exec.promise = exec.onProduced
 	handlerCtx, cancelHandlers := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelHandlers()
 	var workers sync.WaitGroup

@@ -118,6 +118,11 @@ func (a *Attempt) is(e pathEntry) bool {
 	return e.partition == a.Origin.Partition && e.offset == a.Origin.Offset
 }
 
+// Parking reports whether any key has records in the retry path, i.e.
+// whether Park can park anything: a cheap check before Park, whose caller
+// then needs the time only when it can.
+func (r *Router) Parking() bool { return r.keyOrdered && r.keys.Load() > 0 }
+
 // Park is called before the handler. If an earlier record of a's key is in
 // the retry path, a must not overtake it: Park hands produce the record
 // that sends a (parked) to the tier that record waits in and reports true.

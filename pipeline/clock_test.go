@@ -1,0 +1,37 @@
+package pipeline
+
+import (
+	"testing"
+	"time"
+)
+
+func TestClocksAgreeWithTimeNow(t *testing.T) {
+	for range 3 {
+		before := time.Now()
+		mono, wall := monoNow(), wallNanos()
+		after := time.Now()
+		if mono.Before(before) || mono.After(after) {
+			t.Errorf("monoNow %v outside [%v, %v]", mono, before, after)
+		}
+		// The wall clock may have been adjusted since the last refresh;
+		// on a test machine that is far below a millisecond.
+		if wall < before.UnixNano()-int64(time.Millisecond) || wall > after.UnixNano()+int64(time.Millisecond) {
+			t.Errorf("wallNanos %d outside [%d, %d] ± 1ms", wall, before.UnixNano(), after.UnixNano())
+		}
+		if d := monoNow().Sub(mono); d < 0 {
+			t.Errorf("monoNow went back %v", d)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestWallClockFollowsAdjustments(t *testing.T) {
+	// A stale offset (as after the system clock was stepped) is replaced
+	// once wallRefresh has passed since the last read.
+	refreshWallClock()
+	wallClock.offset.Add(int64(time.Hour))
+	wallClock.refreshed.Add(-int64(2 * wallRefresh))
+	if got, want := wallNanos(), time.Now().UnixNano(); got > want+int64(time.Millisecond) {
+		t.Errorf("wallNanos %d still carries the stale offset (now %d)", got, want)
+	}
+}
