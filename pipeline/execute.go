@@ -28,8 +28,8 @@ type executor struct {
 	panicsRetryable   bool
 	concurrentOutputs bool
 	// gate is the transaction gate in exactly-once mode; nil otherwise.
-	gate    *txnGate
-	client  *kgo.Client
+	gate   *txnGate
+	client *kgo.Client
 	// promise is onProduced as a func value, made once: a method value
 	// made at each Produce call is an allocation per output record.
 	promise func(*kgo.Record, error)
