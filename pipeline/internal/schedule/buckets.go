@@ -32,7 +32,12 @@ func (b *buckets[T]) peek() entry[T] { return b.live[0].q.peek() }
 
 func (b *buckets[T]) push(e entry[T]) {
 	id := e.seq >> bucketShift
-	i := sort.Search(len(b.live), func(i int) bool { return b.live[i].id >= id })
+	// Mostly the newest bucket, or a newer one: released items come
+	// about in push order when keys repeat evenly.
+	i := len(b.live)
+	if i > 0 && b.live[i-1].id >= id {
+		i = sort.Search(len(b.live), func(i int) bool { return b.live[i].id >= id })
+	}
 	if i == len(b.live) || b.live[i].id != id {
 		var q *fifo[entry[T]]
 		if n := len(b.free); n > 0 {

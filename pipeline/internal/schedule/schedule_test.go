@@ -161,7 +161,7 @@ func TestKeysSharingALaneStayInOrder(t *testing.T) {
 
 func TestNewRoundsLanesToAPowerOfTwo(t *testing.T) {
 	for _, tc := range []struct{ in, want int }{{0, 1}, {1, 1}, {3, 4}, {1000, 1024}, {1024, 1024}} {
-		if got := len(New[int](tc.in).lanes); got != tc.want {
+		if got := len(New[int](tc.in).state); got != tc.want {
 			t.Errorf("New(%d) has %d lanes, want %d", tc.in, got, tc.want)
 		}
 	}
