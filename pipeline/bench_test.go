@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"runtime"
@@ -132,13 +133,34 @@ func BenchmarkRuntimeOverhead(b *testing.B) {
 // compareWithHandLoop runs the hand-written loop and a passthrough
 // processor over the n records of topic "in", b.N times each, and reports
 // their rates, the ratio, and the CPU each used per record.
+//
+// Unmeasured passes of the hand-written loop come first, until one is
+// within 1.5x of the fastest (at least 2, at most 8). Against the Kafka
+// container with 480 partitions the passes that ran in the first ~25 s
+// after the first one took 10-40 times as long as later ones, whichever
+// loop ran them (hand, hand: 2.2 s then 21.4 s for 600,000 records;
+// sluice, sluice, hand, sluice: 2.9, 16.9, 0.4, 0.5 s; 200,000 records:
+// 0.4, 9.5, 15.2, then 0.45 s), with one broker request handler busy
+// throughout, in its index appends: the loop in that slot counted a
+// broker stall as its own throughput and (idle) CPU.
 func compareWithHandLoop(b *testing.B, brokers []string, n int64) {
+	fastest := time.Duration(math.MaxInt64)
+	for i := 0; i < 8; i++ {
+		e, _ := handLoop(b, brokers, fmt.Sprintf("warm-%d-%d", b.N, i), n)
+		b.Logf("unmeasured pass %d: %s", i, e.Round(time.Millisecond))
+		fastest = min(fastest, e)
+		if i >= 1 && e < fastest*3/2 {
+			break
+		}
+	}
 	var hand, sl, handCPU, slCPU time.Duration
 	for i := 0; i < b.N; i++ {
 		e, c := handLoop(b, brokers, fmt.Sprintf("hand-%d", i), n)
 		hand, handCPU = hand+e, handCPU+c
-		e, c = sluiceLoopOn(b, brokers, "in", fmt.Sprintf("sluice-%d", i), n, passthrough("out"))
-		sl, slCPU = sl+e, slCPU+c
+		e2, c2 := sluiceLoopOn(b, brokers, "in", fmt.Sprintf("sluice-%d", i), n, passthrough("out"))
+		sl, slCPU = sl+e2, slCPU+c2
+		b.Logf("pair %d: hand-written %s (%.0f ns CPU/record), sluice %s (%.0f ns CPU/record)", i,
+			e.Round(time.Millisecond), float64(c.Nanoseconds())/float64(n), e2.Round(time.Millisecond), float64(c2.Nanoseconds())/float64(n))
 	}
 	records := float64(n) * float64(b.N)
 	b.ReportMetric(records/hand.Seconds(), "baseline-rec/s")
