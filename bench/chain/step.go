@@ -121,11 +121,7 @@ func (b *bench) runStep(ctx context.Context, mode string, rate int, o stepOption
 	}
 	r.loadBefore = loadAverage()
 	start := time.Now()
-	loader, err := startProc(filepath.Join(b.bin, "loader"), []string{
-		"--brokers", b.brokerList(), "--topic", c.topic(order.TopicPlaced),
-		"--duration", o.duration.String(), "--rate", strconv.Itoa(rate),
-		"--progress-interval", "0", "--log-level", "warn",
-	}, nil, filepath.Join(b.cfg.workdir, c.prefix+"-loader.log"))
+	loader, err := b.startLoader(c, rate, o.duration, 42, "loader") // the loader's default seed
 	if err != nil {
 		return nil, err
 	}
@@ -266,11 +262,7 @@ func (b *bench) leadIn(ctx context.Context, c *chain, rate int) error {
 	if b.cfg.leadIn <= 0 {
 		return nil
 	}
-	p, err := startProc(filepath.Join(b.bin, "loader"), []string{
-		"--brokers", b.brokerList(), "--topic", c.topic(order.TopicPlaced),
-		"--duration", b.cfg.leadIn.String(), "--rate", strconv.Itoa(rate), "--seed", strconv.Itoa(1000 + b.steps),
-		"--progress-interval", "0", "--log-level", "warn",
-	}, nil, filepath.Join(b.cfg.workdir, c.prefix+"-lead-in.log"))
+	p, err := b.startLoader(c, rate, b.cfg.leadIn, 1000+b.steps, "lead-in")
 	if err != nil {
 		return err
 	}
@@ -305,6 +297,17 @@ func (b *bench) leadIn(ctx context.Context, c *chain, rate int) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// startLoader starts the loader's generator on c's input at rate for d,
+// with generator seed seed (order IDs carry it), logging to
+// <step>-<logName>.log in the workdir.
+func (b *bench) startLoader(c *chain, rate int, d time.Duration, seed int, logName string) (*proc, error) {
+	return startProc(filepath.Join(b.bin, "loader"), []string{
+		"--brokers", b.brokerList(), "--topic", c.topic(order.TopicPlaced),
+		"--duration", d.String(), "--rate", strconv.Itoa(rate), "--seed", strconv.Itoa(seed),
+		"--progress-interval", "0", "--log-level", "warn",
+	}, nil, filepath.Join(b.cfg.workdir, c.prefix+"-"+logName+".log"))
 }
 
 func selfCPU() float64 {
