@@ -16,10 +16,10 @@ import (
 // clockEpoch anchors monoNow and wallNanos.
 var clockEpoch = time.Now()
 
-// monoNow is time.Now for measuring durations, at one monotonic read. Its
-// wall part drifts from the system clock by whatever the system clock was
-// set or slewed by since the process started: never stamp it on anything.
-func monoNow() time.Time { return clockEpoch.Add(time.Since(clockEpoch)) }
+// monoNow is the monotonic clock for measuring durations: the time since
+// clockEpoch, at one clock read. (A time.Time built from it cost another
+// 20 ns per record in time.Time.Add.)
+func monoNow() time.Duration { return time.Since(clockEpoch) }
 
 // wallClock is the offset from the monotonic clock to the wall clock, read
 // once a second (wallRefresh) so that clock adjustments are followed.

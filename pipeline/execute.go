@@ -8,6 +8,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluice-dev/sluice/pipeline/internal/retry"
@@ -36,6 +37,9 @@ type executor struct {
 	queue   *schedule.Queue[*task]
 	ledger  *ledger
 	metrics *metrics
+	// lastTopic and lastProduced are producedTo's, the promises' own.
+	lastTopic    string
+	lastProduced prometheus.Counter
 }
 
 // yieldAfter is how long a worker runs handlers before it yields its P.
@@ -81,7 +85,7 @@ func (e *executor) work(ctx context.Context, id int) {
 			r.load(t)
 			now = e.runTask(ctx, id, t, now)
 			t.run = nil
-			if now.Sub(ran) >= yieldAfter {
+			if now-ran >= yieldAfter {
 				// CPU-bound handlers on every P starve the client's
 				// goroutines (fetch responses, produce requests,
 				// acknowledgements) until the scheduler preempts a worker,
@@ -101,20 +105,21 @@ func (e *executor) work(ctx context.Context, id int) {
 // producer; it returns when the handler ended. The key is released after
 // runTask returns, once the outputs were handed over in order, so the next
 // record of the key produces after this one.
-func (e *executor) runTask(ctx context.Context, worker int, t *task, start time.Time) (end time.Time) {
-	a := &t.run.retry
-	if e.router.Parking() && e.router.Park(a, time.Now(), func(kr *kgo.Record) { e.produceOne(t, kr) }) {
-		if a.Tier < 0 {
+func (e *executor) runTask(ctx context.Context, worker int, t *task, start time.Duration) (end time.Duration) {
+	if e.router.Parking() && e.router.Park(t.run.attempt(), time.Now(), func(kr *kgo.Record) { e.produceOne(t, kr) }) {
+		if !t.run.fromTier() {
 			e.metrics.parked.Inc()
 		}
 		return start
 	}
 	outs, err := e.handler(ctx, &t.run.in)
 	end = monoNow()
-	e.metrics.handlerSeconds.observe(worker, end.Sub(start).Seconds())
+	e.metrics.handlerSeconds.observe(worker, (end - start).Seconds())
 	if err == nil {
 		e.produce(t, outs)
-		e.router.Succeeded(a)
+		if t.run.fromTier() {
+			e.router.Succeeded(t.run.attempt())
+		}
 		return end
 	}
 	if ctx.Err() != nil {
@@ -143,7 +148,7 @@ func (e *executor) runTask(ctx context.Context, worker int, t *task, start time.
 // the dead-letter topic.
 func (e *executor) route(t *task, cause error) {
 	class := ClassOf(cause)
-	a := &t.run.retry
+	a := t.run.attempt()
 	in := &t.run.in
 	var to string
 	tier := e.router.Failed(a, cause, class.String(), class == Retryable, time.Now(), func(kr *kgo.Record) {
@@ -200,7 +205,12 @@ func (e *executor) produce(t *task, outs []Output) {
 // emit produces t's output records, in exactly-once mode once the
 // transaction gate admits t (at once, or later from a parked state).
 func (e *executor) emit(t *task, krs []kgo.Record) {
-	t.pending.Store(int32(len(krs)))
+	if len(krs) > 1 {
+		// Counted down by the promises. A single output needs no count
+		// (pending stays 0): storing it anyway was ~40 ns per record, a
+		// write to a task that had gone cold in the queue.
+		t.pending.Store(int32(len(krs)))
+	}
 	ordered := len(krs) > 1 && !e.concurrentOutputs
 	if ordered {
 		t.chain = krs
@@ -243,6 +253,16 @@ func (e *executor) send(t *task, krs []kgo.Record, ordered bool) {
 	}
 }
 
+// producedTo is metrics.producedTo with the last topic remembered: outputs
+// mostly go to one topic, and the map lookup was ~25 ns per record. Only
+// promises call it, and kgo calls promises serially.
+func (e *executor) producedTo(topic string) prometheus.Counter {
+	if topic != e.lastTopic || e.lastProduced == nil {
+		e.lastTopic, e.lastProduced = topic, e.metrics.producedTo(topic)
+	}
+	return e.lastProduced
+}
+
 // onProduced is the promise of every output record.
 func (e *executor) onProduced(kr *kgo.Record, err error) {
 	t := taskOf(kr)
@@ -257,8 +277,11 @@ func (e *executor) onProduced(kr *kgo.Record, err error) {
 			e.name, t.part.tp.topic, t.part.tp.partition, t.offset, kr.Topic, ErrProduce, err))
 		return
 	}
-	e.metrics.producedTo(kr.Topic).Inc()
-	left := t.pending.Add(-1)
+	e.producedTo(kr.Topic).Inc()
+	var left int32 // a single output is the last (see emit)
+	if t.pending.Load() != 0 {
+		left = t.pending.Add(-1)
+	}
 	switch {
 	case t.failed.Load():
 	case left == 0:

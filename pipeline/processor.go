@@ -135,7 +135,7 @@ func (p *Processor) session(ctx context.Context, log *slog.Logger) error {
 	subscribed := routes.Consumed()
 	queue := schedule.New[*task](min(max(2*cfg.maxRecords, 1<<10), 1<<16))
 	ledger := newLedger(cfg, p.metrics, routes)
-	p.metrics.inflightOf.Store(&ledger.inflight)
+	p.metrics.inflightOf.Store(ledger)
 	committer := &committer{interval: cfg.commitInterval, log: log, ledger: ledger, metrics: p.metrics, metaMax: cfg.metadataMaxBytes}
 	rebal := &rebalancer{revokeTimeout: cfg.revokeTimeout, log: log, ledger: ledger, queue: queue, committer: committer, metrics: p.metrics,
 		group: cfg.group, transactional: cfg.exactlyOnce}
@@ -233,10 +233,10 @@ func (p *Processor) session(ctx context.Context, log *slog.Logger) error {
 		dropQueued(queue, ledger, func(*task) bool { return true })
 	}
 	drainCtx, cancel := context.WithTimeout(context.Background(), cfg.drainTimeout)
-	drained := ledger.waitFor(drainCtx, func() bool { return ledger.inflight.Load() == 0 })
+	drained := ledger.waitFor(drainCtx, func() bool { return ledger.inflight() == 0 })
 	cancel()
 	if !drained {
-		log.Warn("drain timed out; cancelling handlers, unfinished records stay uncommitted", "inflight", ledger.inflight.Load(), "timeout", cfg.drainTimeout)
+		log.Warn("drain timed out; cancelling handlers, unfinished records stay uncommitted", "inflight", ledger.inflight(), "timeout", cfg.drainTimeout)
 		dropQueued(queue, ledger, func(*task) bool { return true })
 		cancelHandlers()
 		rebal.noWait.Store(true) // a revoke in Close must not wait for them again
