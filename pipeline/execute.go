@@ -106,8 +106,8 @@ func (e *executor) work(ctx context.Context, id int) {
 // runTask returns, once the outputs were handed over in order, so the next
 // record of the key produces after this one.
 func (e *executor) runTask(ctx context.Context, worker int, t *task, start time.Duration) (end time.Duration) {
-	if e.router.Parking() && e.router.Park(t.run.attempt(), time.Now(), func(kr *kgo.Record) { e.produceOne(t, kr) }) {
-		if !t.run.fromTier() {
+	if e.router.Parking() && e.router.Park(t.attempt(), time.Now(), func(kr *kgo.Record) { e.produceOne(t, kr) }) {
+		if !t.part.retry {
 			e.metrics.parked.Inc()
 		}
 		return start
@@ -117,8 +117,8 @@ func (e *executor) runTask(ctx context.Context, worker int, t *task, start time.
 	e.metrics.handlerSeconds.observe(worker, (end - start).Seconds())
 	if err == nil {
 		e.produce(t, outs)
-		if t.run.fromTier() {
-			e.router.Succeeded(t.run.attempt())
+		if t.part.retry {
+			e.router.Succeeded(t.attempt())
 		}
 		return end
 	}
@@ -148,7 +148,7 @@ func (e *executor) runTask(ctx context.Context, worker int, t *task, start time.
 // the dead-letter topic.
 func (e *executor) route(t *task, cause error) {
 	class := ClassOf(cause)
-	a := t.run.attempt()
+	a := t.attempt()
 	in := &t.run.in
 	var to string
 	tier := e.router.Failed(a, cause, class.String(), class == Retryable, time.Now(), func(kr *kgo.Record) {

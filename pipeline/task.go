@@ -7,6 +7,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/sluice-dev/sluice/pipeline/failure"
 	"github.com/sluice-dev/sluice/pipeline/internal/retry"
 	"github.com/sluice-dev/sluice/pipeline/internal/schedule"
 )
@@ -67,53 +68,42 @@ type run struct {
 	// (attempt): it is some 200 bytes, and writing it for every record
 	// was ~20 ns of a passthrough processor's.
 	described bool
-	t         *task
 }
 
 // load resets r for running t's record: as read from an input, or, from a
 // retry tier, as it was first read (origin, attempts, its own headers).
 func (r *run) load(t *task) {
 	kr := t.rec
-	r.t = t
-	r.headers = r.headers[:0]
+	hs, attempts := kr.Headers, 0
+	origin := failure.Origin{Topic: kr.Topic, Partition: kr.Partition, Offset: kr.Offset, Timestamp: kr.Timestamp}
+	r.described = t.part.retry
 	if t.part.retry {
-		r.retry, r.described = retry.FromTier(kr, t.part.tier), true
-		a := &r.retry
-		for _, h := range a.Headers {
-			r.headers = append(r.headers, Header{Key: h.Key, Value: h.Value})
-		}
-		r.in = Record{Topic: a.Origin.Topic, Partition: a.Origin.Partition, Offset: a.Origin.Offset, Key: kr.Key, Value: kr.Value,
-			Headers: r.headersOrNil(), Timestamp: a.Origin.Timestamp, Attempt: a.Attempts}
-		return
+		r.retry = retry.FromTier(kr, t.part.tier)
+		hs, origin, attempts = r.retry.Headers, r.retry.Origin, r.retry.Attempts
 	}
-	r.described = false
-	for _, h := range kr.Headers {
+	r.headers = r.headers[:0]
+	for _, h := range hs {
 		r.headers = append(r.headers, Header{Key: h.Key, Value: h.Value})
 	}
-	// As retry.FromInput describes it: read once, from this topic.
-	r.in = Record{Topic: kr.Topic, Partition: kr.Partition, Offset: kr.Offset, Key: kr.Key, Value: kr.Value,
-		Headers: r.headersOrNil(), Timestamp: kr.Timestamp}
-}
-
-func (r *run) headersOrNil() []Header {
-	if len(r.headers) == 0 {
-		return nil
+	var in []Header
+	if len(r.headers) > 0 {
+		in = r.headers
 	}
-	return r.headers
+	r.in = Record{Topic: origin.Topic, Partition: origin.Partition, Offset: origin.Offset, Key: kr.Key, Value: kr.Value,
+		Headers: in, Timestamp: origin.Timestamp, Attempt: attempts}
 }
 
-// attempt returns the current record as the failure path sees it. For an
-// input's record it must first be called before the record's outputs are
-// produced: they reuse the fetched record's storage (see executor.produce).
-func (r *run) attempt() *retry.Attempt {
+// attempt returns t's record as the failure path sees it; t is running.
+// For an input's record it must first be called before the record's
+// outputs are produced: they reuse the fetched record's storage (see
+// executor.produce).
+func (t *task) attempt() *retry.Attempt {
+	r := t.run
 	if !r.described {
-		r.retry, r.described = retry.FromInput(r.t.rec), true
+		r.retry, r.described = retry.FromInput(t.rec), true
 	}
 	return &r.retry
 }
-
-// fromTier reports whether the current record was read from a retry tier.
-func (r *run) fromTier() bool { return r.t.part.retry }
 
 // finish settles t: its record is fully processed.
 func (t *task) finish(l *ledger) {
