@@ -28,7 +28,7 @@ type metrics struct {
 	producedMu                            sync.Mutex                                    // serializes additions to producedCache
 	producedCache                         atomic.Pointer[map[string]prometheus.Counter] // output topic → counter, copied on write
 
-	inflightOf atomic.Pointer[ledger] // set while Run runs, for the in-flight gauge
+	inflightOf atomic.Pointer[func() int64] // set while Run runs, for the in-flight gauge
 	reg        prometheus.Registerer
 	registered []prometheus.Collector
 }
@@ -95,8 +95,8 @@ func newMetrics(processor string, reg prometheus.Registerer, workers int, latenc
 	}
 	m := &metrics{reg: reg}
 	inFlightNow := func() float64 {
-		if l := m.inflightOf.Load(); l != nil {
-			return float64(l.inflight())
+		if inflight := m.inflightOf.Load(); inflight != nil {
+			return float64((*inflight)())
 		}
 		return 0
 	}

@@ -135,7 +135,8 @@ func (p *Processor) session(ctx context.Context, log *slog.Logger) error {
 	subscribed := routes.Consumed()
 	queue := schedule.New[*task](min(max(2*cfg.maxRecords, 1<<10), 1<<16))
 	ledger := newLedger(cfg, p.metrics, routes)
-	p.metrics.inflightOf.Store(ledger)
+	inflight := ledger.inflight
+	p.metrics.inflightOf.Store(&inflight)
 	committer := &committer{interval: cfg.commitInterval, log: log, ledger: ledger, metrics: p.metrics, metaMax: cfg.metadataMaxBytes}
 	rebal := &rebalancer{revokeTimeout: cfg.revokeTimeout, log: log, ledger: ledger, queue: queue, committer: committer, metrics: p.metrics,
 		group: cfg.group, transactional: cfg.exactlyOnce}
