@@ -41,10 +41,13 @@ func refreshWallClock() {
 
 // wallNanos returns the wall clock in Unix nanoseconds, within what the
 // system clock was adjusted by in the last second.
-func wallNanos() int64 {
-	mono := int64(time.Since(clockEpoch))
-	if mono-wallClock.refreshed.Load() > int64(wallRefresh) {
+func wallNanos() int64 { return wallAt(monoNow()) }
+
+// wallAt is wallNanos at mono, a monoNow reading: the caller that has one
+// saves a clock read.
+func wallAt(mono time.Duration) int64 {
+	if int64(mono)-wallClock.refreshed.Load() > int64(wallRefresh) {
 		refreshWallClock()
 	}
-	return mono + wallClock.offset.Load()
+	return int64(mono) + wallClock.offset.Load()
 }

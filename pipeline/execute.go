@@ -37,9 +37,11 @@ type executor struct {
 	queue   *schedule.Queue[*task]
 	ledger  *ledger
 	metrics *metrics
-	// lastTopic and lastProduced are producedTo's, the promises' own.
+	// lastTopic and lastProduced are producedTo's, e2e picks the records
+	// the end-to-end histogram times: the promises' own.
 	lastTopic    string
 	lastProduced prometheus.Counter
+	e2e          sampler
 }
 
 // yieldAfter is how long a worker runs handlers before it yields its P.
@@ -69,11 +71,9 @@ func (e *executor) work(ctx context.Context, id int) {
 		if !ok {
 			return
 		}
-		// One clock read per record: each handler's end is the next
-		// one's start (clock reads are not free on every VM, see
-		// monoNow).
-		now := monoNow()
-		ran := now
+		// One clock read per batch, and one per timed record (see
+		// sampler): clock reads are not free on every VM (see monoNow).
+		ran := monoNow()
 		for _, t := range tasks {
 			if e.ledger.failing.Load() || ctx.Err() != nil {
 				// After a failure nothing else starts: a later record of
@@ -83,16 +83,17 @@ func (e *executor) work(ctx context.Context, id int) {
 			}
 			t.run = &r
 			r.load(t)
-			now = e.runTask(ctx, id, t, now)
+			e.runTask(ctx, id, t)
 			t.run = nil
-			if now-ran >= yieldAfter {
+			if r.sample.last-ran >= yieldAfter {
 				// CPU-bound handlers on every P starve the client's
 				// goroutines (fetch responses, produce requests,
 				// acknowledgements) until the scheduler preempts a worker,
 				// 10 ms later; handing the P over after each long stretch
-				// lets them run at once (see yieldAfter).
+				// lets them run at once (see yieldAfter). Slow handlers
+				// are timed one by one, so the stretch is seen.
 				runtime.Gosched()
-				ran = now
+				ran = r.sample.last
 			}
 		}
 		// Keys are released after the whole batch: a key's next record
@@ -101,47 +102,53 @@ func (e *executor) work(ctx context.Context, id int) {
 	}
 }
 
-// runTask runs t's handler, started at start, and hands the outputs to the
-// producer; it returns when the handler ended. The key is released after
-// runTask returns, once the outputs were handed over in order, so the next
-// record of the key produces after this one.
-func (e *executor) runTask(ctx context.Context, worker int, t *task, start time.Duration) (end time.Duration) {
+// runTask runs t's handler and hands the outputs to the producer. The key
+// is released after runTask returns, once the outputs were handed over in
+// order, so the next record of the key produces after this one.
+func (e *executor) runTask(ctx context.Context, worker int, t *task) {
 	if e.router.Parking() && e.router.Park(t.attempt(), time.Now(), func(kr *kgo.Record) { e.produceOne(t, kr) }) {
 		if !t.part.retry {
 			e.metrics.parked.Inc()
 		}
-		return start
+		return
+	}
+	s := &t.run.sample
+	timed := s.next()
+	var start time.Duration
+	if timed {
+		start = monoNow()
 	}
 	outs, err := e.handler(ctx, &t.run.in)
-	end = monoNow()
-	e.metrics.handlerSeconds.observe(worker, (end - start).Seconds())
+	if timed {
+		end := monoNow()
+		e.metrics.handlerSeconds.observe(worker, (end - start).Seconds(), s.timed(end))
+	}
 	if err == nil {
 		e.produce(t, outs)
 		if t.part.retry {
 			e.router.Succeeded(t.attempt())
 		}
-		return end
+		return
 	}
 	if ctx.Err() != nil {
 		// The handler was cancelled by shutdown (the drain timed out): not
 		// the record's fault, so it is neither retried nor dead-lettered
 		// but left uncommitted for the next owner.
 		t.abandon(e.ledger)
-		return end
+		return
 	}
 	t.part.m.failed.Inc()
 	if e.onError == nil {
 		e.route(t, err)
-		return end
+		return
 	}
 	outs, err = e.onError(ctx, &t.run.in, err)
 	if err != nil {
 		in := &t.run.in
 		t.abandonFailed(e.ledger, &RecordError{ProcessorName: e.name, Topic: in.Topic, Partition: in.Partition, Offset: in.Offset, Err: err})
-		return end
+		return
 	}
 	e.produce(t, outs)
-	return end
 }
 
 // route sends a failed record down the failure path: its next retry tier or
@@ -285,7 +292,10 @@ func (e *executor) onProduced(kr *kgo.Record, err error) {
 	switch {
 	case t.failed.Load():
 	case left == 0:
-		e.metrics.e2eSeconds.observe(int(t.part.id%e2eShards), float64(wallNanos()-kr.Timestamp.UnixNano())/1e9)
+		if e.e2e.next() {
+			now := monoNow()
+			e.metrics.e2eSeconds.observe(0, float64(wallAt(now)-kr.Timestamp.UnixNano())/1e9, e.e2e.timed(now))
+		}
 		t.finish(e.ledger)
 	case t.chain != nil:
 		// The next output of an ordered chain. Promises must not block on

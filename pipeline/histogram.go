@@ -9,10 +9,9 @@ import (
 )
 
 // shardedHistogram is a Prometheus histogram (classic buckets) in shards,
-// summed at scrape time: one per worker for handler times, a few picked by
-// partition for end-to-end times. Every record is observed; with a single
-// prometheus.Histogram every goroutine would write the same few cache
-// lines, which on a fast handler cost more than the handler.
+// summed at scrape time: one per worker for handler times. With a single
+// prometheus.Histogram every worker would write the same few cache lines,
+// which on a fast handler cost more than the handler.
 type shardedHistogram struct {
 	desc   *prometheus.Desc
 	bounds []float64
@@ -39,8 +38,9 @@ func newShardedHistogram(opts prometheus.HistogramOpts, shards int) *shardedHist
 	return h
 }
 
-// observe adds v to shard i modulo the shards.
-func (h *shardedHistogram) observe(i int, v float64) {
+// observe adds n observations of v to shard i modulo the shards (n > 1 for
+// a sampled value standing for the records not timed, see sampler).
+func (h *shardedHistogram) observe(i int, v float64, n uint64) {
 	s := &h.shards[i%len(h.shards)]
 	var b int
 	if len(h.bounds) <= 16 {
@@ -51,7 +51,8 @@ func (h *shardedHistogram) observe(i int, v float64) {
 		// The first bound >= v (buckets are upper-inclusive).
 		b = sort.SearchFloat64s(h.bounds, v)
 	}
-	s.counts[b].Add(1)
+	s.counts[b].Add(n)
+	v *= float64(n)
 	for {
 		// Uncontended, as one goroutine writes a shard at a time, but
 		// a compare-and-swap keeps the sum right when two do.

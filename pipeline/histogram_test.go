@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"math"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,13 +22,40 @@ func TestShardedHistogramMatchesPrometheus(t *testing.T) {
 	t.Run("many buckets", func(t *testing.T) { compareHistograms(t, many, values) })
 }
 
+// TestShardedHistogramWeighs: a value observed n times at once (a sampled
+// record standing for others) counts n times in its bucket, the count and
+// the sum, as n observations of it would.
+func TestShardedHistogramWeighs(t *testing.T) {
+	opts := prometheus.HistogramOpts{Name: "h", Help: "h", Buckets: []float64{0.1, 1, 10}}
+	want := prometheus.NewHistogram(opts)
+	got := newShardedHistogram(opts, 2)
+	for _, o := range []struct {
+		v float64
+		n uint64
+	}{{0.05, 3}, {2, 7}, {20, 1}, {0.5, 15}} {
+		for range o.n {
+			want.Observe(o.v)
+		}
+		got.observe(int(o.n), o.v, o.n)
+	}
+	a, b := gatherOne(t, want), gatherOne(t, got)
+	if a.GetSampleCount() != b.GetSampleCount() || math.Abs(a.GetSampleSum()-b.GetSampleSum()) > 1e-9 {
+		t.Fatalf("count/sum = %d/%v, want %d/%v", b.GetSampleCount(), b.GetSampleSum(), a.GetSampleCount(), a.GetSampleSum())
+	}
+	for i, wb := range a.GetBucket() {
+		if gb := b.GetBucket()[i]; gb.GetCumulativeCount() != wb.GetCumulativeCount() {
+			t.Errorf("bucket le=%v: %d, want %d", wb.GetUpperBound(), gb.GetCumulativeCount(), wb.GetCumulativeCount())
+		}
+	}
+}
+
 func compareHistograms(t *testing.T, bounds, values []float64) {
 	opts := prometheus.HistogramOpts{Name: "h", Help: "h", Buckets: bounds}
 	want := prometheus.NewHistogram(opts)
 	got := newShardedHistogram(opts, 3)
 	for i, v := range values {
 		want.Observe(v)
-		got.observe(i*2, v)
+		got.observe(i*2, v, 1)
 	}
 	a, b := gatherOne(t, want), gatherOne(t, got)
 	if a.GetSampleCount() != b.GetSampleCount() || a.GetSampleSum() != b.GetSampleSum() {

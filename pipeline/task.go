@@ -68,6 +68,8 @@ type run struct {
 	// (attempt): it is some 200 bytes, and writing it for every record
 	// was ~20 ns of a passthrough processor's.
 	described bool
+	// sample picks the worker's records the handler histogram times.
+	sample sampler
 }
 
 // load resets r for running t's record: as read from an input, or, from a
