@@ -26,8 +26,13 @@ import (
 // Targets (issue 15): CPU per record <= 1.3x the cheaper hand-written
 // loop's and throughput >= 0.85x, at 12 and 480 partitions (see
 // compareWithHandLoop).
+//
+// 1,000,000 records, as in the issue's measurement: with 200,000 on 480
+// partitions (417 records per partition) each pass took 0.2-0.4 s and
+// Sluice measured 1.7-1.9x the loop's CPU per record, against 1.2-1.35x
+// over 3,000,000 records on the same broker (2026-12-06).
 func BenchmarkRuntimeOverheadKafka(b *testing.B) {
-	const n = 200_000
+	const n = 1_000_000
 	for _, parts := range []int32{6, 12, 480} {
 		b.Run(fmt.Sprintf("partitions=%d", parts), func(b *testing.B) {
 			k := kafkatest.NewKafka(b)
