@@ -133,7 +133,7 @@ func (p *Processor) session(ctx context.Context, log *slog.Logger) error {
 	cfg := &p.cfg
 	routes := retry.NewRoutes(cfg.topics, cfg.retryDelays, cfg.deadLetterTopic)
 	subscribed := routes.Consumed()
-	queue := schedule.New[*task](min(max(2*cfg.maxRecords, 1<<10), 1<<16))
+	queue := schedule.New(min(max(2*cfg.maxRecords, 1<<10), 1<<16), queueLink)
 	ledger := newLedger(cfg, p.metrics, routes)
 	inflight := ledger.inflight
 	p.metrics.inflightOf.Store(&inflight)

@@ -39,7 +39,12 @@ type task struct {
 	// promise, one function for every record, finds the task through it
 	// without a closure allocated per output.
 	out outputContext
+	// queued is the scheduler's: where t waits behind its key.
+	queued schedule.Link[*task]
 }
+
+// queueLink returns t's storage in the scheduler (schedule.New).
+func queueLink(t *task) *schedule.Link[*task] { return &t.queued }
 
 // outputContext is the never-ending, value-less context of a task's output
 // records, carrying the task to the produce promise.

@@ -15,7 +15,7 @@ import (
 func TestSameKeyNeverRunsConcurrentlyAndKeepsOrder(t *testing.T) {
 	// 64 lanes for 50 keys: some keys share a lane, which must still
 	// keep each key in order.
-	q := New[int](64)
+	q := New(64, linksFor[int]())
 	const keys, perKey, workers = 50, 40, 8
 	type rec struct {
 		key uint64
@@ -89,7 +89,7 @@ func TestSameKeyNeverRunsConcurrentlyAndKeepsOrder(t *testing.T) {
 }
 
 func TestDropPromotesSurvivorsAndSkipsDropped(t *testing.T) {
-	q := New[string](16)
+	q := New(16, linksFor[string]())
 	q.Push(keyA, "a1-drop")
 	q.Push(keyA, "a2-drop")
 	q.Push(keyB, "b1")
@@ -114,7 +114,7 @@ func TestDropPromotesSurvivorsAndSkipsDropped(t *testing.T) {
 }
 
 func TestDropKeepsKeyBusyWhileItsHeadRuns(t *testing.T) {
-	q := New[string](16)
+	q := New(16, linksFor[string]())
 	q.Push(keyA, "a1")
 	q.Push(keyA, "a2")
 	ticket, v, _ := q.Next() // a1 running
@@ -141,7 +141,7 @@ const (
 // lane; the second waits for the first instead of overtaking it, while a
 // key of another lane runs at once.
 func TestKeysSharingALaneStayInOrder(t *testing.T) {
-	q := New[string](16)
+	q := New(16, linksFor[string]())
 	q.Push(keyA, "a1")
 	q.Push(keyA+16, "c1") // same lane as keyA
 	q.Push(keyB, "b1")
@@ -161,7 +161,7 @@ func TestKeysSharingALaneStayInOrder(t *testing.T) {
 
 func TestNewRoundsLanesToAPowerOfTwo(t *testing.T) {
 	for _, tc := range []struct{ in, want int }{{0, 1}, {1, 1}, {3, 4}, {1000, 1024}, {1024, 1024}} {
-		if got := len(New[int](tc.in).state); got != tc.want {
+		if got := len(New(tc.in, linksFor[int]()).state); got != tc.want {
 			t.Errorf("New(%d) has %d lanes, want %d", tc.in, got, tc.want)
 		}
 	}
@@ -171,7 +171,7 @@ func TestNewRoundsLanesToAPowerOfTwo(t *testing.T) {
 // next item runs before items pushed after it but after older ones, so a
 // key with several items is not sent to the back of the line once per item.
 func TestRunnableItemsRunOldestFirst(t *testing.T) {
-	q := New[string](16)
+	q := New(16, linksFor[string]())
 	q.Push(keyB, "b1")
 	q.Push(keyA, "a1")
 	q.Push(keyA, "a2")
@@ -269,7 +269,7 @@ func TestBucketsLeaveOldestBucketFirst(t *testing.T) {
 // must stay near the cap, not grow with the backlog.
 func TestNoItemWaitsBehindFarNewerOnes(t *testing.T) {
 	const capacity, keys, total = 2000, 500, 200_000
-	q := New[int](4096)
+	q := New(4096, linksFor[int]())
 	rng := rand.New(rand.NewSource(1))
 	done := make([]bool, total)
 	oldest, pushed, inQueue, worst := 0, 0, 0, 0
@@ -292,5 +292,19 @@ func TestNoItemWaitsBehindFarNewerOnes(t *testing.T) {
 	}
 	if limit := capacity + 1<<bucketShift; worst > limit {
 		t.Fatalf("an item ran %d pushes ahead of the oldest unfinished one; want at most %d (cap + one bucket)", worst, limit)
+	}
+}
+
+// linksFor returns a link function for items of a comparable type, backed
+// by a map: the queue calls it under its lock.
+func linksFor[T comparable]() func(T) *Link[T] {
+	links := map[T]*Link[T]{}
+	return func(v T) *Link[T] {
+		l := links[v]
+		if l == nil {
+			l = new(Link[T])
+			links[v] = l
+		}
+		return l
 	}
 }
