@@ -39,12 +39,9 @@ func refreshWallClock() {
 	wallClock.refreshed.Store(mono)
 }
 
-// wallNanos returns the wall clock in Unix nanoseconds, within what the
-// system clock was adjusted by in the last second.
-func wallNanos() int64 { return wallAt(monoNow()) }
-
-// wallAt is wallNanos at mono, a monoNow reading: the caller that has one
-// saves a clock read.
+// wallAt returns the wall clock in Unix nanoseconds at mono, a monoNow
+// reading, within what the system clock was adjusted by in the last
+// second: the caller that has a reading saves a clock read.
 func wallAt(mono time.Duration) int64 {
 	if int64(mono)-wallClock.refreshed.Load() > int64(wallRefresh) {
 		refreshWallClock()
