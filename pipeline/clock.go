@@ -13,7 +13,7 @@ import (
 // a wall clock to within a fraction of a millisecond, so both are read off
 // one monotonic read here.
 
-// clockEpoch anchors monoNow and wallNanos.
+// clockEpoch anchors monoNow and wallAt.
 var clockEpoch = time.Now()
 
 // monoNow is the monotonic clock for measuring durations: the time since
