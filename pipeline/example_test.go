@@ -77,6 +77,33 @@ func ExampleOrderBy() {
 	// Output: <nil>
 }
 
+// A light handler returns Record.Outputs instead of a slice literal: the
+// slice is the worker's, reused for its next record, so routing a record
+// allocates nothing per record. Here each reading goes to the topic of its
+// level, and readings below 10 are filtered out (no outputs: the record is
+// done, and its offset committed).
+func ExampleRecord_Outputs() {
+	route := func(_ context.Context, r *pipeline.Record) ([]pipeline.Output, error) {
+		switch {
+		case len(r.Value) < 2:
+			return nil, nil
+		case r.Value[0] >= '5':
+			return r.Outputs(pipeline.Output{Topic: "high", Key: r.Key, Value: r.Value}), nil
+		default:
+			return r.Outputs(pipeline.Output{Topic: "normal", Key: r.Key, Value: r.Value}), nil
+		}
+	}
+	for _, v := range []string{"7", "42", "77"} {
+		outs, _ := route(context.Background(), &pipeline.Record{Value: []byte(v)})
+		for _, o := range outs {
+			fmt.Println(v, "->", o.Topic)
+		}
+	}
+	// Output:
+	// 42 -> normal
+	// 77 -> high
+}
+
 // ParseOrdering turns the --ordering flag into a mode.
 func ExampleParseOrdering() {
 	for _, s := range []string{"key", "partition", "unordered", "random"} {

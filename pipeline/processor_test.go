@@ -131,7 +131,7 @@ func produceKeyed(t testing.TB, brokers []string, topic string, n, keys int) {
 // passthrough copies every record to topic out.
 func passthrough(out string) pipeline.Handler {
 	return func(_ context.Context, r *pipeline.Record) ([]pipeline.Output, error) {
-		return []pipeline.Output{{Topic: out, Key: r.Key, Value: r.Value}}, nil
+		return r.Outputs(pipeline.Output{Topic: out, Key: r.Key, Value: r.Value}), nil
 	}
 }
 

@@ -96,8 +96,13 @@ func (r *run) load(t *task) {
 	if len(r.headers) > 0 {
 		in = r.headers
 	}
+	// The output storage stays (see Record.Outputs), emptied: what the
+	// last record returned would keep its fetched batch from the
+	// garbage collector.
+	outs := r.in.outs
+	clear(outs)
 	r.in = Record{Topic: origin.Topic, Partition: origin.Partition, Offset: origin.Offset, Key: kr.Key, Value: kr.Value,
-		Headers: in, Timestamp: origin.Timestamp, Attempt: attempts}
+		Headers: in, Timestamp: origin.Timestamp, Attempt: attempts, outs: outs[:0]}
 }
 
 // attempt returns t's record as the failure path sees it; t is running.

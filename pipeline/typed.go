@@ -61,7 +61,7 @@ func Typed[In, Out any](in Codec[In], out Codec[Out], h func(ctx context.Context
 		if err != nil || len(msgs) == 0 {
 			return nil, err
 		}
-		outs := make([]Output, len(msgs))
+		outs := rec.outputSlots(len(msgs))
 		for i, m := range msgs {
 			b, err := out.Encode(ctx, m.Value)
 			if err != nil {
