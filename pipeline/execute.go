@@ -176,7 +176,7 @@ func (e *executor) route(t *task, cause error) {
 // produceOne produces a single record built elsewhere (the failure path)
 // as t's only output.
 func (e *executor) produceOne(t *task, kr *kgo.Record) {
-	kr.Timestamp, kr.Context = t.run.in.Timestamp, &t.out
+	kr.Timestamp, kr.Context = t.run.in.Timestamp, t
 	e.emit(t, unsafe.Slice(kr, 1))
 }
 
@@ -204,7 +204,7 @@ func (e *executor) produce(t *task, outs []Output) {
 	}
 	ts := t.run.in.Timestamp
 	for i, o := range outs {
-		krs[i] = kgo.Record{Topic: o.Topic, Key: o.Key, Value: o.Value, Headers: toKgoHeaders(o.Headers), Timestamp: ts, Context: &t.out}
+		krs[i] = kgo.Record{Topic: o.Topic, Key: o.Key, Value: o.Value, Headers: toKgoHeaders(o.Headers), Timestamp: ts, Context: t}
 	}
 	e.emit(t, krs)
 }
@@ -220,7 +220,7 @@ func (e *executor) emit(t *task, krs []kgo.Record) {
 	}
 	ordered := len(krs) > 1 && !e.concurrentOutputs
 	if ordered {
-		t.chain = krs
+		t.chain, t.chainLen = &krs[0], int32(len(krs))
 	}
 	if e.gate != nil {
 		switch e.gate.admit(t.part, t.offset) {
@@ -300,7 +300,7 @@ func (e *executor) onProduced(kr *kgo.Record, err error) {
 	case t.chain != nil:
 		// The next output of an ordered chain. Promises must not block on
 		// the client, so produce from a goroutine.
-		next := &t.chain[len(t.chain)-int(left)]
+		next := t.chained(int(t.chainLen - left))
 		go e.client.Produce(context.Background(), next, e.promise)
 	}
 }

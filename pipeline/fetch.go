@@ -190,7 +190,6 @@ func (f *fetcher) dispatch(fetches kgo.Fetches) {
 				t := &slab[used]
 				used++
 				t.rec, t.part, t.offset, t.epoch, t.size = r, ps, r.Offset, r.LeaderEpoch, int64(len(r.Key)+len(r.Value))
-				t.out.t = t
 				bytes += t.size
 				started++
 				tasks = append(tasks, t)

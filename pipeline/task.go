@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -25,20 +26,20 @@ type task struct {
 	part *partState
 	// run is the worker's scratch space for this record, set only while a
 	// worker runs it; nil while the task is queued or producing.
-	run     *run
-	chain   []kgo.Record // outputs produced one after the other, if ordered
-	offset  int64
-	size    int64 // key+value bytes, counted against MaxInFlight's byte cap
-	epoch   int32 // leader epoch
-	pending atomic.Int32
-	failed  atomic.Bool
+	run *run
+	// chain holds chainLen outputs produced one after the other, if
+	// ordered; a pointer and a length in the padding after failed, not a
+	// slice: 16 bytes less of every task for what few records have.
+	chain    *kgo.Record
+	offset   int64
+	size     int64 // key+value bytes, counted against MaxInFlight's byte cap
+	epoch    int32 // leader epoch
+	pending  atomic.Int32
+	failed   atomic.Bool
+	chainLen int32
 	// gate is the transaction gate t was admitted through before producing
 	// (exactly-once mode), left when t settles.
 	gate *txnGate
-	// out is the Context of the task's output records: the produce
-	// promise, one function for every record, finds the task through it
-	// without a closure allocated per output.
-	out outputContext
 	// queued is the scheduler's: where t waits behind its key.
 	queued schedule.Link[*task]
 }
@@ -46,19 +47,21 @@ type task struct {
 // queueLink returns t's storage in the scheduler (schedule.New).
 func queueLink(t *task) *schedule.Link[*task] { return &t.queued }
 
-// outputContext is the never-ending, value-less context of a task's output
-// records, carrying the task to the produce promise.
-type outputContext struct{ t *task }
+// A task is the Context of its output records: the produce promise, one
+// function for every record, finds the task through it without a closure
+// allocated per output. As a context it never ends and holds no values.
+func (*task) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (*task) Done() <-chan struct{}       { return nil }
+func (*task) Err() error                  { return nil }
+func (*task) Value(any) any               { return nil }
 
-func (outputContext) Deadline() (time.Time, bool) { return time.Time{}, false }
-func (outputContext) Done() <-chan struct{}       { return nil }
-func (outputContext) Err() error                  { return nil }
-func (outputContext) Value(any) any               { return nil }
-
-var _ context.Context = (*outputContext)(nil)
+var _ context.Context = (*task)(nil)
 
 // taskOf returns the task of an output record.
-func taskOf(kr *kgo.Record) *task { return kr.Context.(*outputContext).t }
+func taskOf(kr *kgo.Record) *task { return kr.Context.(*task) }
+
+// chained returns output i of t's ordered chain.
+func (t *task) chained(i int) *kgo.Record { return &unsafe.Slice(t.chain, t.chainLen)[i] }
 
 // run is what a worker needs while it runs one record: the Record the
 // handler sees and the record's place on the failure path. Each worker

@@ -56,6 +56,9 @@ const (
 	busyWaiting              // and items wait behind it in waiting[lane]
 )
 
+// ends are the first and last of a lane's waiting items.
+type ends[T any] struct{ head, tail T }
+
 // Queue is the scheduler. All its state is guarded by mu; workers block in
 // Next on cond.
 //
@@ -70,17 +73,20 @@ const (
 // the fetch buffers it points into (BenchmarkBacklogMemory grew past 300
 // MiB).
 type Queue[T comparable] struct {
-	mu         sync.Mutex
-	cond       *sync.Cond
-	fresh      fifo[entry[T]]
-	released   buckets[T]
-	state      []uint8 // per lane
-	head, tail []T     // per lane, the waiting items' list; set only if busyWaiting
-	link       func(T) *Link[T]
-	waiting    int // items waiting in all lanes
-	mask       uint64
-	seq        uint64
-	closed     bool
+	mu       sync.Mutex
+	cond     *sync.Cond
+	fresh    fifo[entry[T]]
+	released buckets[T]
+	state    []uint8 // per lane
+	// lists is per lane the waiting items' list, set only if
+	// busyWaiting: head and tail side by side, one cache line to fetch
+	// where two arrays missed twice.
+	lists   []ends[T]
+	link    func(T) *Link[T]
+	waiting int // items waiting in all lanes
+	mask    uint64
+	seq     uint64
+	closed  bool
 }
 
 func (q *Queue[T]) runnable() int { return q.fresh.len() + q.released.len() }
@@ -99,7 +105,7 @@ func (q *Queue[T]) popOldest() entry[T] {
 // link returns an item's Link; the queue calls it under its lock.
 func New[T comparable](lanes int, link func(T) *Link[T]) *Queue[T] {
 	n := 1 << bits.Len(uint(max(lanes, 1)-1))
-	q := &Queue[T]{state: make([]uint8, n), head: make([]T, n), tail: make([]T, n), link: link, mask: uint64(n - 1)}
+	q := &Queue[T]{state: make([]uint8, n), lists: make([]ends[T], n), link: link, mask: uint64(n - 1)}
 	q.cond = sync.NewCond(&q.mu)
 	return q
 }
@@ -221,12 +227,12 @@ func (q *Queue[T]) wait(i Ticket, v T, seq uint64) {
 	l := q.link(v)
 	l.next, l.seq = zero, seq
 	if q.state[i] == busyWaiting {
-		q.link(q.tail[i]).next = v
+		q.link(q.lists[i].tail).next = v
 	} else {
-		q.head[i] = v
+		q.lists[i].head = v
 		q.state[i] = busyWaiting
 	}
-	q.tail[i] = v
+	q.lists[i].tail = v
 	q.waiting++
 }
 
@@ -234,14 +240,15 @@ func (q *Queue[T]) wait(i Ticket, v T, seq uint64) {
 // stays busy, with it.
 func (q *Queue[T]) unwait(i Ticket) entry[T] {
 	var zero T
-	v := q.head[i]
+	w := &q.lists[i]
+	v := w.head
 	l := q.link(v)
 	e := entry[T]{v, i, l.seq}
-	if v == q.tail[i] {
-		q.head[i], q.tail[i] = zero, zero
+	if v == w.tail {
+		*w = ends[T]{}
 		q.state[i] = busy
 	} else {
-		q.head[i] = l.next
+		w.head = l.next
 	}
 	l.next = zero // let the next item be collected once it is gone
 	q.waiting--
