@@ -22,7 +22,6 @@ import (
 type executor struct {
 	name              string
 	log               *slog.Logger
-	workers           int
 	handler           Handler // with its middleware
 	onError           ErrorHandler
 	router            *retry.Router
@@ -35,6 +34,7 @@ type executor struct {
 	// made at each Produce call is an allocation per output record.
 	promise func(*kgo.Record, error)
 	queue   *schedule.Queue[*task]
+	spread  *spread
 	ledger  *ledger
 	metrics *metrics
 	// lastTopic and lastProduced are producedTo's, e2e picks the records
@@ -66,14 +66,19 @@ func (e *executor) work(ctx context.Context, id int) {
 	tasks := make([]*task, 0, workerBatch)
 	var r run
 	for {
+		if !e.spread.wait(id) {
+			return
+		}
 		var ok bool
-		tickets, tasks, ok = e.queue.NextBatch(workerBatch, e.workers, tickets[:0], tasks[:0])
+		tickets, tasks, ok = e.queue.NextBatch(workerBatch, e.spread.active(), tickets[:0], tasks[:0])
 		if !ok {
 			return
 		}
-		// One clock read per batch, and one per timed record (see
+		// Two clock reads per batch, and one per timed record (see
 		// sampler): clock reads are not free on every VM (see monoNow).
 		ran := monoNow()
+		e.spread.started(id, ran)
+		r.handled, r.timed = 0, 0
 		for _, t := range tasks {
 			if e.ledger.failing.Load() || ctx.Err() != nil {
 				// After a failure nothing else starts: a later record of
@@ -99,6 +104,7 @@ func (e *executor) work(ctx context.Context, id int) {
 		// Keys are released after the whole batch: a key's next record
 		// waits a little longer, but the queue lock is taken once.
 		e.queue.DoneAll(tickets)
+		e.spread.ran(id, monoNow(), len(tasks), r.timed, r.handled)
 	}
 }
 
@@ -122,6 +128,8 @@ func (e *executor) runTask(ctx context.Context, worker int, t *task) {
 	if timed {
 		end := monoNow()
 		e.metrics.handlerSeconds.observe(worker, (end - start).Seconds(), s.timed(end))
+		t.run.handled += end - start
+		t.run.timed++
 	}
 	if err == nil {
 		e.produce(t, outs)

@@ -136,6 +136,15 @@ func OrderBy(o Ordering) Option { return func(c *config) { c.mark("OrderBy"); c.
 
 // Workers sets how many handlers run at once. Default: GOMAXPROCS, right for
 // CPU-bound handlers; raise it for handlers that mostly wait on I/O.
+//
+// Workers beyond the first take records only while handlers are worth
+// running in parallel: while the handler takes at least half of a record's
+// time in the worker (a quarter, once they are engaged), or as soon as a
+// batch of records has run for a millisecond (a handler that blocks).
+// Light handlers (passthrough, filter, route) run on one worker, because
+// the runtime around them does not go faster on more: a second one only
+// added hand-offs between cores and lock contention in the client (8-12%
+// more CPU per record, same rate; see the README's "Benchmarks").
 func Workers(n int) Option { return func(c *config) { c.mark("Workers"); c.workers = n } }
 
 // The defaults of MaxInFlight.

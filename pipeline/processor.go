@@ -191,9 +191,11 @@ func (p *Processor) session(ctx context.Context, log *slog.Logger) error {
 		"guarantee", guarantee, "instance_id", cfg.instanceID)
 
 	exec := &executor{
-		name: cfg.name, log: log, workers: cfg.workers, handler: p.handler, onError: cfg.onError, router: router,
-		concurrentOutputs: cfg.concurrentOutputs, gate: gate, client: cl, queue: queue, ledger: ledger, metrics: p.metrics,
+		name: cfg.name, log: log, handler: p.handler, onError: cfg.onError, router: router,
+		concurrentOutputs: cfg.concurrentOutputs, gate: gate, client: cl, queue: queue, spread: newSpread(cfg.workers), ledger: ledger, metrics: p.metrics,
 	}
+	go exec.spread.watch()
+	defer exec.spread.close()
 	exec.promise = exec.onProduced
 	handlerCtx, cancelHandlers := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelHandlers()
@@ -243,6 +245,7 @@ func (p *Processor) session(ctx context.Context, log *slog.Logger) error {
 		rebal.noWait.Store(true) // a revoke in Close must not wait for them again
 	}
 	queue.Close()
+	exec.spread.close()
 	if !waitTimeout(&workers, ShutdownMargin/5) {
 		log.Warn("handlers still running after their context was cancelled; returning without them")
 	}

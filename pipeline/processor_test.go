@@ -575,3 +575,39 @@ func recordedFinished(t testing.TB, brokers []string, group, topic string) (tota
 	})
 	return total, above
 }
+
+// TestABlockedHandlerDoesNotHoldBackOtherKeys: light handlers run on one
+// worker (see Workers), but when one record's handler blocks, the other
+// workers take over at once. What stays behind is the blocked record's
+// batch (up to 64 records, taken together, whose keys are released when
+// the batch ends) and those keys' later records: with 400 keys of 10
+// records each, at most 640 of the others; with one worker only, every
+// record after the blocked one (about 2,000).
+func TestABlockedHandlerDoesNotHoldBackOtherKeys(t *testing.T) {
+	brokers := fakeKafka(t, 1, "in", "out")
+	const n, keys = 4000, 400
+	produceKeyed(t, brokers, "in", n, keys)
+	release := make(chan struct{})
+	var others atomic.Int64
+	h := func(_ context.Context, r *pipeline.Record) ([]pipeline.Output, error) {
+		switch {
+		case string(r.Key) != "k7":
+			others.Add(1)
+		case string(r.Value) == "2007": // halfway through
+			<-release
+		}
+		return nil, nil
+	}
+	p, err := pipeline.New("blocked", h, pipeline.Topics("in"), pipeline.Workers(2),
+		pipeline.ClientOptions(kgo.SeedBrokers(brokers...)), pipeline.Logger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, p)
+	want := int64(n - n/keys - 64*n/keys)
+	waitUntil(t, 30*time.Second, fmt.Sprintf("%d records of the other keys handled while k7 blocks", want), func() bool { return others.Load() >= want })
+	close(release)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -78,6 +78,10 @@ type run struct {
 	described bool
 	// sample picks the worker's records the handler histogram times.
 	sample sampler
+	// handled is the time the timed handlers of the worker's current
+	// batch took, timed how many there were (see spread).
+	handled time.Duration
+	timed   int
 }
 
 // load resets r for running t's record: as read from an input, or, from a

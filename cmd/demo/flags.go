@@ -85,7 +85,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.dashAddr, "dashboard-addr", dashAddr, "address of the live lag dashboard (as go run ./cmd/lagmon serves it; Prometheus metrics on /metrics); if busy, a free port is used and printed; empty: no dashboard")
 	fs.IntVar(&c.poison, "poison", 5, "unreadable records (JSON, random bytes, another schema, truncated Avro) to produce to orders with the orders, keyed poison-1, poison-2...; they end in orders.dlq (0: none)")
 	fs.IntVar(&c.modelTrees, "model-trees", score.DefaultTrees, "trees in the fraud model: the CPU cost of the score stage grows linearly with it")
-	fs.IntVar(&c.workers, "workers", runtime.GOMAXPROCS(0), "handlers each processor runs at once")
+	fs.IntVar(&c.workers, "workers", runtime.GOMAXPROCS(0), "handlers each processor runs at once (light handlers run on one)")
 	fs.BoolVar(&c.keepRunning, "keep-running", false, "after the summary, keep the broker, the processors, the status view and the dashboard up until Ctrl-C")
 	fs.StringVar(&logLevel, "log-level", "warn", "level of the processors' logs on stderr: debug, info, warn or error")
 	fs.Usage = envflag.Usage(fs, envPrefix, synopsis)

@@ -97,7 +97,7 @@ func (c *Common) register(fs *flag.FlagSet, spec Spec) {
 	c.Conn.RegisterFlags(fs)
 	fs.StringVar(&c.Group, "group", spec.Name, "consumer group; run more instances with the same group to scale out")
 	fs.StringVar(&c.Inputs, "input", strings.Join(spec.Inputs, ","), "comma-separated input topics")
-	fs.IntVar(&c.Workers, "workers", runtime.GOMAXPROCS(0), "handlers running at once; the default (GOMAXPROCS) suits CPU-bound work")
+	fs.IntVar(&c.Workers, "workers", runtime.GOMAXPROCS(0), "handlers running at once; the default (GOMAXPROCS) suits CPU-bound work, and light handlers run on one worker whatever it is (see pipeline.Workers)")
 	fs.StringVar(&c.Ordering, "ordering", "key", "key: same key in order, different keys in parallel; partition: one record at a time per partition; unordered")
 	maxInFlight := spec.MaxInFlight
 	if maxInFlight == 0 {
