@@ -241,6 +241,12 @@ func compareWithHandLoop(b *testing.B, brokers []string, n int64) {
 			break
 		}
 	}
+	// And one of Sluice's, which fetches differently (256 KiB a
+	// partition): without it, its first measured pass on 480 partitions
+	// took 1.95-2.15 s where the loops' took 1.0-1.1 s, and its later ones
+	// about the loops' time (2026-12-06).
+	e, _ := sluiceLoopOn(b, brokers, "in", fmt.Sprintf("warm-sluice-%d", b.N), n, passthrough("out"))
+	b.Logf("unmeasured sluice pass: %s", e.Round(time.Millisecond))
 	var hand, bounded, sl, handCPU, boundedCPU, slCPU time.Duration
 	perRecord := func(c time.Duration) float64 { return float64(c.Nanoseconds()) / float64(n) }
 	for i := 0; i < b.N; i++ {
