@@ -139,12 +139,7 @@ func TestRecordOutputsReusesItsStorage(t *testing.T) {
 // which uses the same storage: every record's outputs reach the output
 // topic with its own values, none overwritten by a later record's.
 func TestOutputsOfEveryRecordArriveIntact(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, "in", "out", "typed"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	brokers := c.ListenAddrs()
+	brokers := fakeKafka(t, 4, "in", "out", "typed")
 	const n = 3000
 	produceKeyed(t, brokers, "in", n, 50)
 	h := func(_ context.Context, r *pipeline.Record) ([]pipeline.Output, error) {

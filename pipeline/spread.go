@@ -31,6 +31,7 @@ type spread struct {
 	mu     sync.Mutex
 	cond   *sync.Cond
 	closed bool
+	done   chan struct{} // closed with closed, for watch
 }
 
 // stuckAfter is how long a batch may run before every worker is engaged:
@@ -40,7 +41,7 @@ const stuckAfter = time.Millisecond
 // newSpread returns the spread of workers workers, all engaged until the
 // first batch says otherwise.
 func newSpread(workers int) *spread {
-	s := &spread{busy: make([]atomic.Int64, workers)}
+	s := &spread{busy: make([]atomic.Int64, workers), done: make(chan struct{})}
 	s.cond = sync.NewCond(&s.mu)
 	s.on.Store(true)
 	return s
@@ -107,12 +108,11 @@ func (s *spread) watch() {
 	}
 	tick := time.NewTicker(stuckAfter / 2)
 	defer tick.Stop()
-	for range tick.C {
-		s.mu.Lock()
-		closed := s.closed
-		s.mu.Unlock()
-		if closed {
+	for {
+		select {
+		case <-s.done:
 			return
+		case <-tick.C:
 		}
 		if s.on.Load() {
 			continue
@@ -127,10 +127,14 @@ func (s *spread) watch() {
 	}
 }
 
-// close releases the waiting workers and ends watch.
+// close releases the waiting workers and ends watch. It may be called
+// more than once.
 func (s *spread) close() {
 	s.mu.Lock()
-	s.closed = true
+	if !s.closed {
+		s.closed = true
+		close(s.done)
+	}
 	s.mu.Unlock()
 	s.cond.Broadcast()
 }
