@@ -102,7 +102,8 @@ func (e *executor) work(ctx context.Context, id int) {
 			}
 		}
 		// Keys are released after the whole batch: a key's next record
-		// waits a little longer, but the queue lock is taken once.
+		// waits a little longer, but the queue lock is taken once. Records
+		// of one key in the batch came in order and ran in order above.
 		e.queue.DoneAll(tickets)
 		e.spread.ran(id, monoNow(), len(tasks), r.timed, r.handled)
 	}

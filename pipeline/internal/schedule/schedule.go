@@ -1,7 +1,8 @@
 // Package schedule hands work items to a pool of workers while keeping items
-// that share a key strictly in order: an item becomes runnable only once the
-// previous item with its key is done. Items with different keys, or with no
-// key at all, run in parallel.
+// that share a key strictly in order: an item runs only once the previous
+// item with its key is done, or right after it on the same worker when both
+// came in one batch. Items with different keys, or with no key at all, run
+// in parallel.
 //
 // Keys are 64-bit hashes mapped onto a fixed table of lanes by their low
 // bits, so pushing and releasing an item is an array index, not a map
@@ -43,17 +44,22 @@ type Link[T any] struct {
 	seq  uint64
 }
 
-// A lane holds the items of the keys that map onto it: busy while its head
-// item is ready or running, the others waiting in arrival order. Its state
+// A lane holds the items of the keys that map onto it: busy while an item
+// holds it (running, or released and ready to run), later items waiting in
+// arrival order. Items not yet handed out hold nothing: a lane is claimed
+// when a worker takes one of its items, so a key's next item, pushed while
+// the one before it still queues, goes out in the same batch behind it
+// instead of waiting for that batch to end. Its state
 // is one byte, kept apart from its waiting items: every push and release
 // looks at the state of a lane picked by a hash, and a table of 65,536
 // one-byte states stays in the CPU's cache where one of 40-byte lanes (2.5
 // MiB) missed it on most records; the waiting items (head and tail of the
 // list through their Links) are touched only when there are some.
 const (
-	idle        uint8 = iota // no item of the lane is ready or running
-	busy                     // its head is ready or running, nothing waits
-	busyWaiting              // and items wait behind it in waiting[lane]
+	idle        uint8 = iota // no item holds the lane
+	busy                     // an item holds it, nothing waits
+	busyWaiting              // and items wait behind it in lists[lane]
+	taken                    // claimed by the batch NextBatch is taking now
 )
 
 // ends are the first and last of a lane's waiting items.
@@ -62,11 +68,11 @@ type ends[T any] struct{ head, tail T }
 // Queue is the scheduler. All its state is guarded by mu; workers block in
 // Next on cond.
 //
-// Runnable items are handed out oldest first (in push order, as far as
-// their keys allow, give or take a bucket; see buckets) from two places:
-// fresh, a queue of the items that were runnable when pushed, and released,
-// the items that waited in their lane and became runnable when the item
-// before them was done. Taking the older of the two heads runs the oldest
+// Items are handed out oldest first (in push order, as far as their keys
+// allow, give or take a bucket; see buckets) from two places: fresh, every
+// item in push order, and released, the items that waited in their lane
+// and became runnable when the item before them was done. A fresh item
+// whose lane is held when it comes up waits in the lane then. Taking the older of the two heads runs the oldest
 // runnable item. Sending released items to the back of one queue instead
 // starved them: a key with several items waited through the whole queue
 // once per item, holding back its partition's committed offset and pinning
@@ -91,13 +97,49 @@ type Queue[T comparable] struct {
 
 func (q *Queue[T]) runnable() int { return q.fresh.len() + q.released.len() }
 
-// popOldest removes and returns the oldest runnable item. The caller checks
-// that one exists.
-func (q *Queue[T]) popOldest() entry[T] {
+// popOldest removes and returns the oldest runnable item, and whether it
+// came from fresh (holding nothing) rather than released (holding its
+// lane). The caller checks that one exists.
+func (q *Queue[T]) popOldest() (entry[T], bool) {
 	if q.released.len() > 0 && (q.fresh.len() == 0 || q.released.peek().seq < q.fresh.peek().seq) {
-		return q.released.pop()
+		return q.released.pop(), false
 	}
-	return q.fresh.pop()
+	return q.fresh.pop(), true
+}
+
+// claim decides whether e, just popped, goes into the batch being taken,
+// and returns its ticket: its lane if it holds it now, noLane if it holds
+// nothing (unordered, or behind an item of its lane earlier in this batch,
+// which its worker runs first). Otherwise e waits in its lane, and claim
+// returns false. Lanes claimed here are taken until settle.
+func (q *Queue[T]) claim(e entry[T], fresh bool) (Ticket, bool) {
+	if e.lane == noLane {
+		return noLane, true
+	}
+	switch s := q.state[e.lane]; {
+	case !fresh: // released: it holds its lane already
+		if s == busy {
+			q.state[e.lane] = taken
+		}
+		return e.lane, true
+	case s == idle:
+		q.state[e.lane] = taken
+		return e.lane, true
+	case s == taken:
+		return noLane, true
+	default: // held by a running or released item, or others wait
+		q.wait(e.lane, e.v, e.seq)
+		return noLane, false
+	}
+}
+
+// settle ends a batch's claims: its lanes are busy until DoneAll.
+func (q *Queue[T]) settle(tickets []Ticket) {
+	for _, t := range tickets {
+		if t != noLane && q.state[t] == taken {
+			q.state[t] = busy
+		}
+	}
 }
 
 // New returns an empty queue with at least lanes lanes (rounded up to a
@@ -137,58 +179,61 @@ func (q *Queue[T]) PushAll(keys []uint64, vs []T) {
 	}
 }
 
-// pushLocked queues an item and reports whether it became ready.
+// pushLocked queues an item and reports whether a worker should wake for
+// it. It does not look at the lane: an item claims its lane only when taken
+// (see claim), and waiting right here behind a busy lane would put it
+// behind newer items of the lane if an older one were still in fresh.
 func (q *Queue[T]) pushLocked(key uint64, v T) bool {
 	q.seq++
-	if key == Unordered {
-		q.fresh.push(entry[T]{v, noLane, q.seq})
-		return true
+	lane := noLane
+	if key != Unordered {
+		lane = Ticket(key & q.mask)
 	}
-	i := Ticket(key & q.mask)
-	if q.state[i] != idle {
-		q.wait(i, v, q.seq)
-		return false
-	}
-	q.state[i] = busy
-	q.fresh.push(entry[T]{v, i, q.seq})
+	q.fresh.push(entry[T]{v, lane, q.seq})
 	return true
 }
 
 // Next blocks until an item is runnable and returns it with its ticket, or
 // returns ok=false once the queue is closed.
 func (q *Queue[T]) Next() (t Ticket, v T, ok bool) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	for q.runnable() == 0 && !q.closed {
-		q.cond.Wait()
-	}
-	if q.closed {
+	var tb [1]Ticket
+	var vb [1]T
+	ts, vs, ok := q.NextBatch(1, 1, tb[:0], vb[:0])
+	if !ok {
 		return noLane, v, false
 	}
-	e := q.popOldest()
-	return e.lane, e.v, true
+	return ts[0], vs[0], true
 }
 
 // NextBatch is Next for up to max items at once: it blocks until at least
-// one is runnable and appends the runnable items (no two of one lane) to vs
-// and their tickets, for DoneAll, to tickets. Taking a share of the ready
-// items, not all, keeps the other workers busy. It returns ok=false once the
-// queue is closed.
+// one is runnable and appends the runnable items to vs and their tickets,
+// for DoneAll, to tickets. Items of one lane come in push order, and the
+// caller runs them in that order, one after another: all but the first hold
+// nothing (ticket noLane) and are released with it. Taking a share of the
+// ready items, not all, keeps the other workers busy. It returns ok=false
+// once the queue is closed.
 func (q *Queue[T]) NextBatch(max, workers int, tickets []Ticket, vs []T) ([]Ticket, []T, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for q.runnable() == 0 && !q.closed {
-		q.cond.Wait()
+	first := len(tickets)
+	for len(tickets) == first {
+		for q.runnable() == 0 && !q.closed {
+			q.cond.Wait()
+		}
+		if q.closed {
+			return tickets[:first], vs[:first], false
+		}
+		// Some of them may wait in their lanes once they come up.
+		n := min(max, (q.runnable()+workers-1)/workers)
+		for len(tickets)-first < n && q.runnable() > 0 {
+			e, fresh := q.popOldest()
+			if t, ok := q.claim(e, fresh); ok {
+				tickets = append(tickets, t)
+				vs = append(vs, e.v)
+			}
+		}
 	}
-	if q.closed {
-		return tickets, vs, false
-	}
-	n := min(max, (q.runnable()+workers-1)/workers)
-	for range n {
-		e := q.popOldest()
-		tickets = append(tickets, e.lane)
-		vs = append(vs, e.v)
-	}
+	q.settle(tickets[first:])
 	return tickets, vs, true
 }
 
@@ -293,9 +338,9 @@ func (q *Queue[T]) Drop(match func(T) bool) []T {
 		orphaned = append(orphaned, e.lane)
 		return false
 	}
-	q.fresh.filter(keepRunnable)
+	q.fresh.filter(keep) // they hold no lane
 	q.released.filter(keepRunnable)
-	// A dropped ready item was its lane's head; the next waiting item (if
+	// A dropped released item held its lane; the next waiting item (if
 	// any survived) takes its place.
 	for _, t := range orphaned {
 		q.release(t)

@@ -13,6 +13,14 @@ import (
 // and checks that each key's items ran one at a time, in push order, while
 // different keys did overlap.
 func TestSameKeyNeverRunsConcurrentlyAndKeepsOrder(t *testing.T) {
+	for _, batch := range []int{1, 8} {
+		t.Run(fmt.Sprintf("batch=%d", batch), func(t *testing.T) { testSameKeyInOrder(t, batch) })
+	}
+}
+
+// testSameKeyInOrder takes batch items at a time (Next if 1) and runs them
+// one after another, as the executor does.
+func testSameKeyInOrder(t *testing.T, batch int) {
 	// 64 lanes for 50 keys: some keys share a lane, which must still
 	// keep each key in order.
 	q := New(64, linksFor[int]())
@@ -44,29 +52,41 @@ func TestSameKeyNeverRunsConcurrentlyAndKeepsOrder(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for {
-				ticket, v, ok := q.Next()
-				if !ok {
-					return
+				var tickets []Ticket
+				var vs []int
+				if batch == 1 {
+					ticket, v, ok := q.Next()
+					if !ok {
+						return
+					}
+					tickets, vs = []Ticket{ticket}, []int{v}
+				} else {
+					var ok bool
+					if tickets, vs, ok = q.NextBatch(batch, workers, nil, nil); !ok {
+						return
+					}
 				}
-				r := items[v]
-				key := r.key
-				mu.Lock()
-				if running[key] {
-					t.Errorf("key %x ran twice at once", key)
+				for _, v := range vs {
+					r := items[v]
+					key := r.key
+					mu.Lock()
+					if running[key] {
+						t.Errorf("key %x ran twice at once", key)
+					}
+					running[key] = true
+					mu.Unlock()
+					n := inFlight.Add(1)
+					for m := maxIn.Load(); n > m && !maxIn.CompareAndSwap(m, n); m = maxIn.Load() {
+					}
+					time.Sleep(time.Duration(rand.Intn(200)) * time.Microsecond)
+					inFlight.Add(-1)
+					mu.Lock()
+					running[key] = false
+					seen[key] = append(seen[key], r.seq)
+					mu.Unlock()
 				}
-				running[key] = true
-				mu.Unlock()
-				n := inFlight.Add(1)
-				for m := maxIn.Load(); n > m && !maxIn.CompareAndSwap(m, n); m = maxIn.Load() {
-				}
-				time.Sleep(time.Duration(rand.Intn(200)) * time.Microsecond)
-				inFlight.Add(-1)
-				mu.Lock()
-				running[key] = false
-				seen[key] = append(seen[key], r.seq)
-				mu.Unlock()
-				q.Done(ticket)
-				if finished.Add(1) == int32(total) {
+				q.DoneAll(tickets)
+				if finished.Add(int32(len(vs))) == int32(total) {
 					q.Close()
 				}
 			}
@@ -306,5 +326,60 @@ func linksFor[T comparable]() func(T) *Link[T] {
 			links[v] = l
 		}
 		return l
+	}
+}
+
+// TestABatchTakesAKeysItemsInOrder: a key's items queued together go out in
+// one batch, in push order, to run one after another on its worker; only
+// the first holds the lane, and the key's later items wait until the batch
+// is done.
+func TestABatchTakesAKeysItemsInOrder(t *testing.T) {
+	q := New(16, linksFor[string]())
+	for _, v := range []string{"a1", "b1", "a2", "a3"} {
+		key := uint64(keyA)
+		if v[0] == 'b' {
+			key = keyB
+		}
+		q.Push(key, v)
+	}
+	tickets, vs, _ := q.NextBatch(64, 1, nil, nil)
+	if fmt.Sprint(vs) != "[a1 b1 a2 a3]" {
+		t.Fatalf("batch %v, want [a1 b1 a2 a3] (push order)", vs)
+	}
+	if tickets[0] == noLane || tickets[1] == noLane || tickets[2] != noLane || tickets[3] != noLane {
+		t.Fatalf("tickets %v: want a1 and b1 holding their lanes, a2 and a3 nothing", tickets)
+	}
+	q.Push(keyA, "a4")
+	q.Push(keyB+1, "c1")
+	if _, vs2, _ := q.NextBatch(64, 1, nil, nil); fmt.Sprint(vs2) != "[c1]" {
+		t.Fatalf("second batch %v, want [c1]: a4 waits while a1-a3 run", vs2)
+	}
+	q.DoneAll(tickets)
+	if _, vs3, _ := q.NextBatch(64, 1, nil, nil); fmt.Sprint(vs3) != "[a4]" {
+		t.Fatalf("after the first batch %v, want [a4]", vs3)
+	}
+}
+
+// TestAnItemQueuedBeforeItsLaneWasTakenStaysAheadOfLaterOnes: a1 runs, a2
+// is still queued (the batch was full), a3 comes while a1 runs; when a1 is
+// done, a2 must run before a3, though a3 went to wait in the lane first.
+func TestAnItemQueuedBeforeItsLaneWasTakenStaysAheadOfLaterOnes(t *testing.T) {
+	q := New(16, linksFor[string]())
+	q.Push(keyA, "a1")
+	q.Push(keyA, "a2")
+	t1, v1, _ := q.Next()
+	if v1 != "a1" {
+		t.Fatalf("first %s, want a1", v1)
+	}
+	q.Push(keyA, "a3")
+	q.Done(t1)
+	var got []string
+	for q.Len() > 0 {
+		tk, v, _ := q.Next()
+		got = append(got, v)
+		q.Done(tk)
+	}
+	if fmt.Sprint(got) != "[a2 a3]" {
+		t.Fatalf("then %v, want [a2 a3]", got)
 	}
 }
