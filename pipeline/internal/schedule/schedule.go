@@ -89,7 +89,8 @@ type Queue[T comparable] struct {
 	// where two arrays missed twice.
 	lists   []ends[T]
 	link    func(T) *Link[T]
-	waiting int // items waiting in all lanes
+	waiting int      // items waiting in all lanes
+	seqs    []uint64 // NextBatch's: the push order of the items it takes
 	mask    uint64
 	seq     uint64
 	closed  bool
@@ -109,10 +110,10 @@ func (q *Queue[T]) popOldest() (entry[T], bool) {
 
 // claim decides whether e, just popped, goes into the batch being taken,
 // and returns its ticket: its lane if it holds it now, noLane if it holds
-// nothing (unordered, or behind an item of its lane earlier in this batch,
-// which its worker runs first). Otherwise e waits in its lane, and claim
-// returns false. Lanes claimed here are taken until settle.
-func (q *Queue[T]) claim(e entry[T], fresh bool) (Ticket, bool) {
+// nothing (unordered, or, if group, behind an item of its lane earlier in
+// this batch, which its worker runs first). Otherwise e waits in its lane,
+// and claim returns false. Lanes claimed here are taken until settle.
+func (q *Queue[T]) claim(e entry[T], fresh, group bool) (Ticket, bool) {
 	if e.lane == noLane {
 		return noLane, true
 	}
@@ -125,7 +126,7 @@ func (q *Queue[T]) claim(e entry[T], fresh bool) (Ticket, bool) {
 	case s == idle:
 		q.state[e.lane] = taken
 		return e.lane, true
-	case s == taken:
+	case s == taken && group:
 		return noLane, true
 	default: // held by a running or released item, or others wait
 		q.wait(e.lane, e.v, e.seq)
@@ -207,15 +208,22 @@ func (q *Queue[T]) Next() (t Ticket, v T, ok bool) {
 
 // NextBatch is Next for up to max items at once: it blocks until at least
 // one is runnable and appends the runnable items to vs and their tickets,
-// for DoneAll, to tickets. Items of one lane come in push order, and the
-// caller runs them in that order, one after another: all but the first hold
-// nothing (ticket noLane) and are released with it. Taking a share of the
-// ready items, not all, keeps the other workers busy. It returns ok=false
-// once the queue is closed.
+// for DoneAll, to tickets. Taking a share of the ready items, not all,
+// keeps the other workers busy. It returns ok=false once the queue is
+// closed.
+//
+// With one worker (workers is 1) the batch takes a key's queued items
+// together: they come in push order, the caller runs them in that order,
+// one after another, and all but the first hold nothing (ticket noLane)
+// and are released with it. With more, a key's next item waits for its
+// lane, so that keys spread over the workers.
 func (q *Queue[T]) NextBatch(max, workers int, tickets []Ticket, vs []T) ([]Ticket, []T, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	first := len(tickets)
+	group := workers <= 1
+	q.seqs = q.seqs[:0]
+	var share int
 	for len(tickets) == first {
 		for q.runnable() == 0 && !q.closed {
 			q.cond.Wait()
@@ -223,15 +231,29 @@ func (q *Queue[T]) NextBatch(max, workers int, tickets []Ticket, vs []T) ([]Tick
 		if q.closed {
 			return tickets[:first], vs[:first], false
 		}
-		// Some of them may wait in their lanes once they come up.
-		n := min(max, (q.runnable()+workers-1)/workers)
-		for len(tickets)-first < n && q.runnable() > 0 {
+		share = min(max, (q.runnable()+workers-1)/workers)
+		for len(tickets)-first < share && q.runnable() > 0 {
 			e, fresh := q.popOldest()
-			if t, ok := q.claim(e, fresh); ok {
+			if t, ok := q.claim(e, fresh, group); ok {
 				tickets = append(tickets, t)
 				vs = append(vs, e.v)
+				q.seqs = append(q.seqs, e.seq)
 			}
 		}
+	}
+	if got := len(tickets) - first; !group && got < share {
+		// Fewer could run than were queued (the rest waits behind
+		// them): leave the others their part, still holding their
+		// lanes, as released items.
+		keep := first + (got+workers-1)/workers
+		for i := keep; i < len(tickets); i++ {
+			if t := tickets[i]; t != noLane && q.state[t] == taken {
+				q.state[t] = busy
+			}
+			q.released.push(entry[T]{vs[i], tickets[i], q.seqs[i-first]})
+			q.cond.Signal()
+		}
+		tickets, vs = tickets[:keep], vs[:keep]
 	}
 	q.settle(tickets[first:])
 	return tickets, vs, true

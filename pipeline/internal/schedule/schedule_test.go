@@ -383,3 +383,23 @@ func TestAnItemQueuedBeforeItsLaneWasTakenStaysAheadOfLaterOnes(t *testing.T) {
 		t.Fatalf("then %v, want [a2 a3]", got)
 	}
 }
+
+// TestHotKeysSpreadOverWorkers: two keys with many items each and two
+// workers: each worker's batch gets one key, not both, so the keys run in
+// parallel, and no batch holds two items of one key.
+func TestHotKeysSpreadOverWorkers(t *testing.T) {
+	q := New(16, linksFor[string]())
+	for i := range 50 {
+		q.Push(keyA, fmt.Sprint("a", i))
+		q.Push(keyB, fmt.Sprint("b", i))
+	}
+	if _, v1, _ := q.NextBatch(64, 2, nil, nil); fmt.Sprint(v1) != "[a0]" {
+		t.Fatalf("first batch %v, want [a0]: one key, the other left for the other worker", v1)
+	}
+	if _, v2, _ := q.NextBatch(64, 2, nil, nil); fmt.Sprint(v2) != "[b0]" {
+		t.Fatalf("second batch %v, want [b0]", v2)
+	}
+	if q.Len() != 98 {
+		t.Fatalf("Len = %d, want 98 waiting", q.Len())
+	}
+}
