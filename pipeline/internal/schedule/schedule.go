@@ -48,13 +48,15 @@ type Link[T any] struct {
 // holds it (running, or released and ready to run), later items waiting in
 // arrival order. Items not yet handed out hold nothing: a lane is claimed
 // when a worker takes one of its items, so a key's next item, pushed while
-// the one before it still queues, goes out in the same batch behind it
-// instead of waiting for that batch to end. Its state
-// is one byte, kept apart from its waiting items: every push and release
-// looks at the state of a lane picked by a hash, and a table of 65,536
-// one-byte states stays in the CPU's cache where one of 40-byte lanes (2.5
-// MiB) missed it on most records; the waiting items (head and tail of the
-// list through their Links) are touched only when there are some.
+// the one before it still queues, can go out in the same batch behind it
+// instead of waiting for that batch to end.
+//
+// A lane's state is one byte, kept apart from its waiting items: every
+// take and release looks at the state of a lane picked by a hash, and a
+// table of 65,536 one-byte states stays in the CPU's cache where one of
+// 40-byte lanes (2.5 MiB) missed it on most records; the waiting items
+// (head and tail of the list through their Links) are touched only when
+// there are some.
 const (
 	idle        uint8 = iota // no item holds the lane
 	busy                     // an item holds it, nothing waits
@@ -72,8 +74,8 @@ type ends[T any] struct{ head, tail T }
 // allow, give or take a bucket; see buckets) from two places: fresh, every
 // item in push order, and released, the items that waited in their lane
 // and became runnable when the item before them was done. A fresh item
-// whose lane is held when it comes up waits in the lane then. Taking the older of the two heads runs the oldest
-// runnable item. Sending released items to the back of one queue instead
+// whose lane is held when it comes up waits in the lane then. Taking the
+// older of the two heads runs the oldest runnable item. Sending released items to the back of one queue instead
 // starved them: a key with several items waited through the whole queue
 // once per item, holding back its partition's committed offset and pinning
 // the fetch buffers it points into (BenchmarkBacklogMemory grew past 300
@@ -90,7 +92,7 @@ type Queue[T comparable] struct {
 	lists   []ends[T]
 	link    func(T) *Link[T]
 	waiting int      // items waiting in all lanes
-	seqs    []uint64 // NextBatch's: the push order of the items it takes
+	seqs    []uint64 // NextBatch's, with more than one worker: the push order of what it took
 	mask    uint64
 	seq     uint64
 	closed  bool
@@ -237,7 +239,9 @@ func (q *Queue[T]) NextBatch(max, workers int, tickets []Ticket, vs []T) ([]Tick
 			if t, ok := q.claim(e, fresh, group); ok {
 				tickets = append(tickets, t)
 				vs = append(vs, e.v)
-				q.seqs = append(q.seqs, e.seq)
+				if !group {
+					q.seqs = append(q.seqs, e.seq)
+				}
 			}
 		}
 	}
@@ -251,6 +255,10 @@ func (q *Queue[T]) NextBatch(max, workers int, tickets []Ticket, vs []T) ([]Tick
 				q.state[t] = busy
 			}
 			q.released.push(entry[T]{vs[i], tickets[i], q.seqs[i-first]})
+		}
+		if len(tickets)-keep > 1 {
+			q.cond.Broadcast()
+		} else if len(tickets) > keep {
 			q.cond.Signal()
 		}
 		tickets, vs = tickets[:keep], vs[:keep]
