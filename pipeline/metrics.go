@@ -25,8 +25,7 @@ type metrics struct {
 	e2eSeconds                            *shardedHistogram    // one shard: only the produce promises observe it, serially
 	commitSeconds                         prometheus.Histogram
 	committedOffset, lag                  *prometheus.GaugeVec
-	producedMu                            sync.Mutex                                    // serializes additions to producedCache
-	producedCache                         atomic.Pointer[map[string]prometheus.Counter] // output topic → counter, copied on write
+	producedCache                         *counterCache[string] // output topic → counter
 
 	inflightOf atomic.Pointer[func() int64] // set while Run runs, for the in-flight gauge
 	reg        prometheus.Registerer
@@ -49,26 +48,43 @@ func (m *metrics) forTopic(topic string) topicCounters {
 
 // producedTo returns the produced counter of an output topic, cached: the
 // label lookup would otherwise run for every output record.
-// Output topics are few and fixed, so the map is copied on the rare write
-// and read without a lock.
-func (m *metrics) producedTo(topic string) prometheus.Counter {
-	if c, ok := (*m.producedCache.Load())[topic]; ok {
-		return c
+func (m *metrics) producedTo(topic string) prometheus.Counter { return m.producedCache.get(topic) }
+
+// counterCache finds the counters of a CounterVec by a key of its own
+// without the vec's lookup (labels hashed, a lock taken) on every call.
+// Keys are few and fixed (output topics, brokers), so the map is copied on
+// the rare write and read without a lock.
+type counterCache[K comparable] struct {
+	vec    *prometheus.CounterVec
+	labels func(K) []string // the vec's label values for a key
+	mu     sync.Mutex       // serializes additions
+	m      atomic.Pointer[map[K]prometheus.Counter]
+}
+
+func newCounterCache[K comparable](vec *prometheus.CounterVec, labels func(K) []string) *counterCache[K] {
+	c := &counterCache[K]{vec: vec, labels: labels}
+	c.m.Store(&map[K]prometheus.Counter{})
+	return c
+}
+
+func (c *counterCache[K]) get(k K) prometheus.Counter {
+	if ctr, ok := (*c.m.Load())[k]; ok {
+		return ctr
 	}
-	m.producedMu.Lock()
-	defer m.producedMu.Unlock()
-	old := *m.producedCache.Load()
-	if c, ok := old[topic]; ok {
-		return c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := *c.m.Load()
+	if ctr, ok := old[k]; ok {
+		return ctr
 	}
-	next := make(map[string]prometheus.Counter, len(old)+1)
+	next := make(map[K]prometheus.Counter, len(old)+1)
 	for k, v := range old {
 		next[k] = v
 	}
-	c := m.produced.WithLabelValues(topic)
-	next[topic] = c
-	m.producedCache.Store(&next)
-	return c
+	ctr := c.vec.WithLabelValues(c.labels(k)...)
+	next[k] = ctr
+	c.m.Store(&next)
+	return ctr
 }
 
 // newMetrics creates the collectors and registers them with reg (if not
@@ -124,7 +140,7 @@ func newMetrics(processor string, reg prometheus.Registerer, workers int, latenc
 		committedOffset: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "committed_offset", Help: "Last offset committed per owned partition.", ConstLabels: labels}, []string{"topic", "partition"}),
 		lag:             prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "lag_records", Help: "High watermark minus committed offset per owned partition, as of the last commit.", ConstLabels: labels}, []string{"topic", "partition"}),
 	}
-	m.producedCache.Store(&map[string]prometheus.Counter{})
+	m.producedCache = newCounterCache(m.produced, func(topic string) []string { return []string{topic} })
 	if reg == nil {
 		return m, nil
 	}

@@ -13,7 +13,9 @@ import (
 
 // TestMetricsReportWhatHappened: after a run, the processor's metrics say
 // how many records were consumed and succeeded, that lag is zero on every
-// partition, and franz-go's client metrics are there too.
+// partition, and franz-go's client metrics are there too, among them the
+// bytes fetched and produced per broker and topic (counted by Sluice's own
+// hooks, see clientMetrics); they are gone once Run returned.
 func TestMetricsReportWhatHappened(t *testing.T) {
 	brokers := fakeKafka(t, 3, "in", "out")
 	const n = 500
@@ -66,7 +68,48 @@ func TestMetricsReportWhatHappened(t *testing.T) {
 	if kgoMetrics == 0 {
 		t.Error("no franz-go client metrics (sluice_kgo_*) registered")
 	}
+	// Every record's key and value is at least the value's bytes; fetched
+	// bytes are counted under the input topic, produced under the output.
+	bytesBy := func(name string) map[string]float64 {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]float64{}
+		for _, mf := range mfs {
+			if mf.GetName() != name {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				var topic, node string
+				for _, l := range m.GetLabel() {
+					switch l.GetName() {
+					case "topic":
+						topic = l.GetValue()
+					case "node_id":
+						node = l.GetValue()
+					}
+				}
+				if node == "" {
+					t.Errorf("%s{topic=%q} has no node_id", name, topic)
+				}
+				out[topic] += m.GetCounter().GetValue()
+			}
+		}
+		return out
+	}
+	if got := bytesBy("sluice_kgo_fetch_bytes_total"); got["in"] < n || len(got) != 1 {
+		t.Errorf("sluice_kgo_fetch_bytes_total by topic = %v, want at least %d bytes of in only", got, n)
+	}
+	if got := bytesBy("sluice_kgo_produce_bytes_total"); got["out"] < n || len(got) != 1 {
+		t.Errorf("sluice_kgo_produce_bytes_total by topic = %v, want at least %d bytes of out only", got, n)
+	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
+	}
+	for name := range sums() {
+		if strings.HasPrefix(name, "sluice_kgo_") {
+			t.Errorf("%s still registered after Run returned", name)
+		}
 	}
 }

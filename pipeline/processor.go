@@ -13,7 +13,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/plugin/kprom"
 
 	"github.com/sluice-dev/sluice/pipeline/internal/retry"
 	"github.com/sluice-dev/sluice/pipeline/internal/schedule"
@@ -352,9 +351,7 @@ func (p *Processor) clientOptions(subscribed []string, rebal *rebalancer) []kgo.
 		// franz-go's own client metrics (connections, request latency,
 		// bytes, errors per broker), beside the processor's; kprom
 		// unregisters them when the client closes.
-		opts = append(opts, kgo.WithHooks(kprom.NewMetrics("sluice_kgo",
-			kprom.Registerer(cfg.registerer),
-			kprom.WithStaticLabel(prometheus.Labels{"processor": cfg.name}))))
+		opts = append(opts, kgo.WithHooks(newClientMetrics("sluice_kgo", cfg.registerer, prometheus.Labels{"processor": cfg.name})))
 	}
 	opts = append(opts, kgo.ConsumerGroup(cfg.group))
 	if cfg.instanceID != "" {
