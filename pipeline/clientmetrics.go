@@ -29,32 +29,32 @@ type brokerTopic struct {
 
 func (k brokerTopic) labelValues() []string { return []string{kgo.NodeName(k.node), k.topic} }
 
-// newClientMetrics returns the client's hooks; constLabels go on every
-// series.
+// newClientMetrics returns the hooks of one client (each client the
+// processor builds gets its own); constLabels go on every series.
 func newClientMetrics(namespace string, reg prometheus.Registerer, constLabels prometheus.Labels) *clientMetrics {
-	return &clientMetrics{
+	vec := func(name, help string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help, ConstLabels: constLabels},
+			[]string{"node_id", "topic"})
+	}
+	m := &clientMetrics{
 		// ConsistentNaming moves kprom's own byte counters to other names
 		// (fetch_uncompressed_bytes_total, ...), which stay empty and so
 		// are not exported: the hooks below replace the ones that fill
 		// them.
 		Metrics: kprom.NewMetrics(namespace, kprom.Registerer(reg), kprom.WithStaticLabel(constLabels),
 			kprom.FetchAndProduceDetail(kprom.ConsistentNaming)),
-		reg: reg,
-		fetchVec: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "fetch_bytes_total",
-			Help: "Total number of uncompressed bytes fetched", ConstLabels: constLabels}, []string{"node_id", "topic"}),
-		prodVec: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "produce_bytes_total",
-			Help: "Total number of uncompressed bytes produced", ConstLabels: constLabels}, []string{"node_id", "topic"}),
+		reg:      reg,
+		fetchVec: vec("fetch_bytes_total", "Total number of uncompressed bytes fetched"),
+		prodVec:  vec("produce_bytes_total", "Total number of uncompressed bytes produced"),
 	}
-}
-
-// OnNewClient registers kprom's collectors and these, as kprom does: a
-// client built again (exactly-once mode restarts it) registers them anew.
-func (m *clientMetrics) OnNewClient(cl *kgo.Client) {
-	m.Metrics.OnNewClient(cl)
-	m.fetchVec.Reset()
-	m.prodVec.Reset()
 	m.fetched = newCounterCache(m.fetchVec, brokerTopic.labelValues)
 	m.produced = newCounterCache(m.prodVec, brokerTopic.labelValues)
+	return m
+}
+
+// OnNewClient registers kprom's collectors and these, as kprom does.
+func (m *clientMetrics) OnNewClient(cl *kgo.Client) {
+	m.Metrics.OnNewClient(cl)
 	// Like kprom's own registrations (promauto) this panics on a clash; the
 	// processor's metrics, registered first under the same processor
 	// label, would have failed New before.

@@ -68,8 +68,8 @@ func TestMetricsReportWhatHappened(t *testing.T) {
 	if kgoMetrics == 0 {
 		t.Error("no franz-go client metrics (sluice_kgo_*) registered")
 	}
-	// Every record's key and value is at least the value's bytes; fetched
-	// bytes are counted under the input topic, produced under the output.
+	// Each of the n records carries at least a byte: fetched bytes are
+	// counted under the input topic, produced bytes under the output.
 	bytesBy := func(name string) map[string]float64 {
 		mfs, err := reg.Gather()
 		if err != nil {
