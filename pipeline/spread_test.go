@@ -83,3 +83,35 @@ func TestSpreadCloseReleasesWaitingWorkers(t *testing.T) {
 		t.Fatal("close left worker 1 waiting")
 	}
 }
+
+// TestSpreadWatcherParksWhileNothingRuns: the watcher does not tick while
+// no batch runs (an idle processor) or while every worker is engaged; it
+// used to wake every 0.5 ms regardless, 4.4% of a core on an idle
+// processor. A batch that starts after it parked is still watched.
+func TestSpreadWatcherParksWhileNothingRuns(t *testing.T) {
+	s := newSpread(2)
+	parked := func(what string) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); !s.parked.Load(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the watcher did not park %s", what)
+			}
+		}
+	}
+	go s.watch()
+	defer s.close()
+	parked("while every worker was engaged")
+	s.started(0, monoNow())
+	s.ran(0, monoNow()+64*time.Microsecond, 64, 8, 8*time.Nanosecond)
+	if s.active() != 1 {
+		t.Fatal("light handlers did not narrow the workers to one")
+	}
+	parked("after narrowing, with no batch running")
+	s.started(0, monoNow()) // and never ends
+	for deadline := time.Now().Add(5 * time.Second); s.active() != 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("a batch that started while the watcher was parked ran for seconds without engaging worker 1")
+		}
+	}
+	parked("once every worker was engaged again")
+}
