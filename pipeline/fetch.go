@@ -148,12 +148,17 @@ func (f *fetcher) dispatch(fetches kgo.Fetches) {
 		}
 		ps := f.ledger.part(fp.Topic, fp.Partition)
 		recs := fp.Records
+		grow := len(recs)
 		for len(recs) > 0 {
 			chunk := recs[:min(len(recs), dispatchChunk-len(tasks))]
 			recs = recs[len(chunk):]
 			var bytes int64
 			started, skipped := 0, 0
 			ps.mu.Lock()
+			if grow > 0 {
+				ps.growLocked(grow) // the whole fetch's, once
+				grow = 0
+			}
 			for _, r := range chunk {
 				if ps.retry && !f.gates.Admit(r, now) {
 					// Not due, or behind a record that is not: fetched

@@ -159,6 +159,15 @@ func (ps *partState) startLocked(offset int64) error {
 	return nil
 }
 
+// growLocked makes room in ps's windows for n more starts (Window.Grow).
+// The caller holds ps.mu.
+func (ps *partState) growLocked(n int) {
+	ps.window.Grow(n)
+	if ps.claimed != nil {
+		ps.claimed.Grow(n)
+	}
+}
+
 // finishUnclaimedLocked finishes a started record that produces nothing
 // and needs no admission: a transaction marker, or a record an earlier
 // owner finished. The caller holds ps.mu.

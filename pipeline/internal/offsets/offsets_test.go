@@ -141,3 +141,51 @@ func FuzzWindow(f *testing.F) {
 		}
 	})
 }
+
+// TestGrowKeepsTheWindowAndMakesRoom: Grow compacts what the watermark
+// passed and leaves room for n starts without another allocation; the
+// window answers as before.
+func TestGrowKeepsTheWindowAndMakesRoom(t *testing.T) {
+	w := NewWindow()
+	for o := int64(0); o < 10; o++ {
+		if err := w.Start(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, o := range []int64{0, 1, 2, 5} {
+		if err := w.Finish(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := string(w.AppendMetadata(nil))
+	w.Grow(1000)
+	if got, ok := w.Committable(); !ok || got != 3 {
+		t.Fatalf("Committable after Grow = %d, %v; want 3, true", got, ok)
+	}
+	if got := string(w.AppendMetadata(nil)); got != before {
+		t.Fatalf("Metadata after Grow = %q, want %q", got, before)
+	}
+	if got := w.Pending(); got != 6 {
+		t.Fatalf("Pending after Grow = %d, want 6", got)
+	}
+	caps := [3]int{cap(w.offsets), cap(w.done), cap(w.span)}
+	for o := int64(10); o < 1010; o++ {
+		if err := w.Start(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := [3]int{cap(w.offsets), cap(w.done), cap(w.span)}; got != caps {
+		t.Fatalf("1,000 starts after Grow(1000) reallocated: capacities %v, were %v", got, caps)
+	}
+	for o := int64(3); o < 1010; o++ {
+		if o == 5 {
+			continue
+		}
+		if err := w.Finish(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, _ := w.Committable(); got != 1010 {
+		t.Fatalf("Committable once all finished = %d, want 1010", got)
+	}
+}
