@@ -86,10 +86,8 @@ func (e *executor) work(ctx context.Context, id int) {
 				t.abandon(e.ledger)
 				continue
 			}
-			t.run = &r
 			r.load(t)
-			e.runTask(ctx, id, t)
-			t.run = nil
+			e.runTask(ctx, id, t, &r)
 			if r.sample.last-ran >= yieldAfter {
 				// CPU-bound handlers on every P starve the client's
 				// goroutines (fetch responses, produce requests,
@@ -112,30 +110,31 @@ func (e *executor) work(ctx context.Context, id int) {
 // runTask runs t's handler and hands the outputs to the producer. The key
 // is released after runTask returns, once the outputs were handed over in
 // order, so the next record of the key produces after this one.
-func (e *executor) runTask(ctx context.Context, worker int, t *task) {
-	if e.router.Parking() && e.router.Park(t.attempt(), time.Now(), func(kr *kgo.Record) { e.produceOne(t, kr) }) {
+func (e *executor) runTask(ctx context.Context, worker int, t *task, r *run) {
+	ts := r.in.Timestamp
+	if e.router.Parking() && e.router.Park(r.attempt(t), time.Now(), func(kr *kgo.Record) { e.produceOne(t, ts, kr) }) {
 		if !t.part.retry {
 			e.metrics.parked.Inc()
 		}
 		return
 	}
-	s := &t.run.sample
+	s := &r.sample
 	timed := s.next()
 	var start time.Duration
 	if timed {
 		start = monoNow()
 	}
-	outs, err := e.handler(ctx, &t.run.in)
+	outs, err := e.handler(ctx, &r.in)
 	if timed {
 		end := monoNow()
 		e.metrics.handlerSeconds.observe(worker, (end - start).Seconds(), s.timed(end))
-		t.run.handled += end - start
-		t.run.timed++
+		r.handled += end - start
+		r.timed++
 	}
 	if err == nil {
-		e.produce(t, outs)
+		e.produce(t, ts, outs)
 		if t.part.retry {
-			e.router.Succeeded(t.attempt())
+			e.router.Succeeded(r.attempt(t))
 		}
 		return
 	}
@@ -148,28 +147,29 @@ func (e *executor) runTask(ctx context.Context, worker int, t *task) {
 	}
 	t.part.m.failed.Inc()
 	if e.onError == nil {
-		e.route(t, err)
+		e.route(t, r, err)
 		return
 	}
-	outs, err = e.onError(ctx, &t.run.in, err)
+	outs, err = e.onError(ctx, &r.in, err)
 	if err != nil {
-		in := &t.run.in
+		in := &r.in
 		t.abandonFailed(e.ledger, &RecordError{ProcessorName: e.name, Topic: in.Topic, Partition: in.Partition, Offset: in.Offset, Err: err})
 		return
 	}
-	e.produce(t, outs)
+	e.produce(t, ts, outs)
 }
 
 // route sends a failed record down the failure path: its next retry tier or
 // the dead-letter topic.
-func (e *executor) route(t *task, cause error) {
+func (e *executor) route(t *task, r *run, cause error) {
 	class := ClassOf(cause)
-	a := t.attempt()
-	in := &t.run.in
+	a := r.attempt(t)
+	in := &r.in
+	ts := in.Timestamp
 	var to string
 	tier := e.router.Failed(a, cause, class.String(), class == Retryable, time.Now(), func(kr *kgo.Record) {
 		to = kr.Topic
-		e.produceOne(t, kr)
+		e.produceOne(t, ts, kr)
 	})
 	if tier >= 0 {
 		e.metrics.retried.WithLabelValues(a.Input).Inc()
@@ -183,9 +183,9 @@ func (e *executor) route(t *task, cause error) {
 }
 
 // produceOne produces a single record built elsewhere (the failure path)
-// as t's only output.
-func (e *executor) produceOne(t *task, kr *kgo.Record) {
-	kr.Timestamp, kr.Context = t.run.in.Timestamp, t
+// as t's only output, with t's record's timestamp ts.
+func (e *executor) produceOne(t *task, ts time.Time, kr *kgo.Record) {
+	kr.Timestamp, kr.Context = ts, t
 	e.emit(t, unsafe.Slice(kr, 1))
 }
 
@@ -194,7 +194,7 @@ func (e *executor) produceOne(t *task, kr *kgo.Record) {
 // ConcurrentOutputs is set, each output is produced only once the one
 // before it is acknowledged, so whoever reads output i+1 can rely on
 // output i being in Kafka already.
-func (e *executor) produce(t *task, outs []Output) {
+func (e *executor) produce(t *task, ts time.Time, outs []Output) {
 	if len(outs) == 0 {
 		if e.gate != nil {
 			// Finished in the transaction like any other record, so it
@@ -211,7 +211,6 @@ func (e *executor) produce(t *task, outs []Output) {
 	} else {
 		krs = make([]kgo.Record, len(outs))
 	}
-	ts := t.run.in.Timestamp
 	for i, o := range outs {
 		krs[i] = kgo.Record{Topic: o.Topic, Key: o.Key, Value: o.Value, Headers: toKgoHeaders(o.Headers), Timestamp: ts, Context: t}
 	}
@@ -229,7 +228,7 @@ func (e *executor) emit(t *task, krs []kgo.Record) {
 	}
 	ordered := len(krs) > 1 && !e.concurrentOutputs
 	if ordered {
-		t.chain, t.chainLen = &krs[0], int32(len(krs))
+		t.rec, t.chainLen = &krs[0], int32(len(krs))
 	}
 	if e.gate != nil {
 		switch e.gate.admit(t.part, t.offset) {
@@ -240,14 +239,14 @@ func (e *executor) emit(t *task, krs []kgo.Record) {
 			e.gate.park(t.part, parkedOutputs{
 				offset: t.offset,
 				send: func() {
-					t.gate = e.gate
+					t.inTxn = true
 					e.send(t, krs, ordered)
 				},
 				drop: func() { t.abandon(e.ledger) },
 			})
 			return
 		}
-		t.gate = e.gate
+		t.inTxn = true
 	}
 	e.send(t, krs, ordered)
 }
@@ -306,7 +305,7 @@ func (e *executor) onProduced(kr *kgo.Record, err error) {
 			e.metrics.e2eSeconds.observe(0, float64(wallAt(now)-kr.Timestamp.UnixNano())/1e9, e.e2e.timed(now))
 		}
 		t.finish(e.ledger)
-	case t.chain != nil:
+	case t.chainLen > 0:
 		// The next output of an ordered chain. Promises must not block on
 		// the client, so produce from a goroutine.
 		next := t.chained(int(t.chainLen - left))

@@ -194,8 +194,8 @@ func (f *fetcher) dispatch(fetches kgo.Fetches) {
 				}
 				t := &slab[used]
 				used++
-				t.rec, t.part, t.offset, t.epoch, t.size = r, ps, r.Offset, r.LeaderEpoch, int64(len(r.Key)+len(r.Value))
-				bytes += t.size
+				t.rec, t.part, t.offset, t.epoch, t.size = r, ps, r.Offset, r.LeaderEpoch, int32(len(r.Key)+len(r.Value))
+				bytes += int64(t.size)
 				started++
 				tasks = append(tasks, t)
 				keys = append(keys, f.orderingKey(ps, r))

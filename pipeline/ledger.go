@@ -32,6 +32,9 @@ type ledger struct {
 	routes     *retry.Routes
 	// exactlyOnce gives every partition state a claimed window.
 	exactlyOnce bool
+	// gate is exactly-once mode's transaction gate (nil otherwise), which
+	// admitted tasks leave as they settle (task.leaveTxn).
+	gate *txnGate
 
 	// The in-flight counts, kept as what was begun (written by the
 	// fetcher, a chunk at a time) and what was settled (by the produce

@@ -176,7 +176,7 @@ func (p *Processor) session(ctx context.Context, log *slog.Logger) error {
 		gate = &txnGate{metaMax: cfg.metadataMaxBytes, holds: p.metrics.metadataHolds}
 		txn = &transactor{interval: cfg.commitInterval, log: log, sess: sess, ledger: ledger, queue: queue, router: router,
 			metrics: p.metrics, metaMax: cfg.metadataMaxBytes, gate: gate}
-		rebal.gate = gate
+		rebal.gate, ledger.gate = gate, gate
 	}
 	guarantee := "at-least-once"
 	if txn != nil {
