@@ -34,7 +34,7 @@ type ledger struct {
 	exactlyOnce bool
 	// gate is exactly-once mode's transaction gate (nil otherwise), which
 	// admitted tasks leave as they settle (task.leaveTxn).
-	gate *txnGate
+	gate txnLeaver
 
 	// The in-flight counts, kept as what was begun (written by the
 	// fetcher, a chunk at a time) and what was settled (by the produce
@@ -160,6 +160,14 @@ func (ps *partState) startLocked(offset int64) error {
 		_ = ps.claimed.Start(offset) // the same offsets as window, which took it
 	}
 	return nil
+}
+
+// txnLeaver is what a settling task needs of exactly-once mode's
+// transaction gate (txnGate, which builds on the ledger): to leave it, and
+// to let parked outputs of its partition use the room it made.
+type txnLeaver interface {
+	leave()
+	drain(ps *partState)
 }
 
 // growLocked makes room in ps's windows for n more starts (Window.Grow).
