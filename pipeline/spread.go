@@ -83,13 +83,15 @@ func (s *spread) wait(id int) bool {
 // started notes that worker id began a batch at now (monoNow).
 func (s *spread) started(id int, now time.Duration) {
 	s.busy[id].Store(int64(now) | 1)
-	if s.parked.Load() {
-		s.poke()
-	}
+	s.poke()
 }
 
-// poke wakes the parked watcher; a wake-up already pending will do.
+// poke wakes the watcher if it is parked; a wake-up already pending will
+// do.
 func (s *spread) poke() {
+	if !s.parked.Load() {
+		return
+	}
 	select {
 	case s.wake <- struct{}{}:
 	default:
@@ -111,9 +113,7 @@ func (s *spread) ran(id int, now time.Duration, n, timed int, handler time.Durat
 	case 4*perHandler < perRecord:
 		if s.on.Load() {
 			s.on.Store(false)
-			if s.parked.Load() {
-				s.poke()
-			}
+			s.poke()
 		}
 	}
 }

@@ -90,13 +90,17 @@ func TestSpreadCloseReleasesWaitingWorkers(t *testing.T) {
 // processor. A batch that starts after it parked is still watched.
 func TestSpreadWatcherParksWhileNothingRuns(t *testing.T) {
 	s := newSpread(2)
-	parked := func(what string) {
+	eventually := func(failure string, cond func() bool) {
 		t.Helper()
-		for deadline := time.Now().Add(5 * time.Second); !s.parked.Load(); time.Sleep(time.Millisecond) {
+		for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
 			if time.Now().After(deadline) {
-				t.Fatalf("the watcher did not park %s", what)
+				t.Fatal(failure)
 			}
 		}
+	}
+	parked := func(what string) {
+		t.Helper()
+		eventually("the watcher did not park "+what, s.parked.Load)
 	}
 	go s.watch()
 	defer s.close()
@@ -108,10 +112,7 @@ func TestSpreadWatcherParksWhileNothingRuns(t *testing.T) {
 	}
 	parked("after narrowing, with no batch running")
 	s.started(0, monoNow()) // and never ends
-	for deadline := time.Now().Add(5 * time.Second); s.active() != 2; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("a batch that started while the watcher was parked ran for seconds without engaging worker 1")
-		}
-	}
+	eventually("a batch that started while the watcher was parked ran for seconds without engaging worker 1",
+		func() bool { return s.active() == 2 })
 	parked("once every worker was engaged again")
 }

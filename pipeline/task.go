@@ -16,7 +16,10 @@ import (
 // task is one fetched record on its way through the processor: made by the
 // fetcher, run by the executor, settled in the ledger. It is kept small: up
 // to MaxInFlight of them are alive at once, and every byte of them is
-// allocated, written and scanned by the garbage collector per record.
+// allocated, written and scanned by the garbage collector per record. It
+// is 64 bytes, one cache line: at 88, with the worker's run, the chain and
+// the gate in fields of their own, the slabs dispatch allocates were 19%
+// of what a passthrough processor allocated on 480 partitions.
 type task struct {
 	// rec is the fetched record until its handler ran; then its storage
 	// holds the first output record (see executor.produce), so the common
@@ -38,10 +41,6 @@ type task struct {
 	inTxn bool
 	// queued is the scheduler's: where t waits behind its key.
 	queued schedule.Link[*task]
-	// 64 bytes: one cache line, and the slab dispatch allocates per poll
-	// is written and scanned once per record. 88 with the worker's run,
-	// the chain and the gate in fields of their own was 19% of what a
-	// passthrough processor allocated on 480 partitions.
 }
 
 // queueLink returns t's storage in the scheduler (schedule.New).
