@@ -103,6 +103,7 @@ func (e *executor) work(ctx context.Context, id int) {
 		// waits a little longer, but the queue lock is taken once. Records
 		// of one key in the batch came in order and ran in order above.
 		e.queue.DoneAll(tickets)
+		r.idle()
 		e.spread.ran(id, monoNow(), len(tasks), r.timed, r.handled)
 	}
 }
