@@ -144,7 +144,7 @@ func OrderBy(o Ordering) Option { return func(c *config) { c.mark("OrderBy"); c.
 // Light handlers (passthrough, filter, route) run on one worker, because
 // the runtime around them does not go faster on more: a second one only
 // added hand-offs between cores and lock contention in the client (8-12%
-// more CPU per record, same rate; see the README's "Benchmarks").
+// more CPU per record, same rate; see pipeline/PERFORMANCE.md).
 func Workers(n int) Option { return func(c *config) { c.mark("Workers"); c.workers = n } }
 
 // The defaults of MaxInFlight.

@@ -37,7 +37,7 @@ type Record struct {
 // storage reused from record to record: a light handler (passthrough,
 // filter, route) then allocates nothing per record for its outputs, where a
 // slice literal costs an allocation and its garbage collection (about 5%
-// of a passthrough processor's CPU against Kafka; see the README).
+// of a passthrough processor's CPU against Kafka; see PERFORMANCE.md).
 //
 //	return r.Outputs(pipeline.Output{Topic: "out", Key: r.Key, Value: r.Value}), nil
 //
