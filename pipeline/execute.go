@@ -55,8 +55,9 @@ type executor struct {
 // that ran this long, and fast handlers never reach it.
 const yieldAfter = 500 * time.Microsecond
 
-// workerBatch is how many runnable records a worker takes at once; taking
-// several saves scheduler round trips when handlers are fast.
+// workerBatch is the most runnable records a worker takes at once; taking
+// several saves scheduler round trips when handlers are fast. Slower
+// handlers go in smaller batches (spread.take).
 const workerBatch = 64
 
 // work runs queued records until the queue closes; id picks the worker's
@@ -70,7 +71,7 @@ func (e *executor) work(ctx context.Context, id int) {
 			return
 		}
 		var ok bool
-		tickets, tasks, ok = e.queue.NextBatch(workerBatch, e.spread.active(), tickets[:0], tasks[:0])
+		tickets, tasks, ok = e.queue.NextBatch(e.spread.take(), e.spread.active(), tickets[:0], tasks[:0])
 		if !ok {
 			return
 		}
