@@ -54,13 +54,14 @@ after one unreported warm-up step (--warmup) for the broker's JIT:
               input's) is printed per step and written, per order, to
               <step>-latency.csv in the workdir.
      lag      per stage, the sum over its input partitions of end offset
-              minus committed offset (kadm), sampled every 500 ms.
+              minus committed offset (kadm), sampled every 50 ms.
      bounded  yes when both hold: 5 s (--settle) after the loader stopped,
               the chain's total lag is at most a tenth of a second of input
               (rate/10 records, at least 50), and over the second half of the
               load the total lag grew by less than 5% of the rate per second
-              (least-squares slope of the samples; the 1 s commit interval
-              makes the lag a sawtooth of about rate records).
+              (least-squares slope of the lag's mean over each whole second:
+              the stages commit every second, which makes each stage's lag
+              a sawtooth of about rate records, flat over a whole period).
      CPU      per stage process, utime+stime from /proc/<pid>/stat from the
               loader's start to the end of --settle, divided by the records
               that stage committed (its own input: validate sees every order,

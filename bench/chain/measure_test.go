@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -41,10 +42,10 @@ func TestParseMachineCPULeavesOutIdleAndIOWait(t *testing.T) {
 	}
 }
 
-// samplesEvery makes lag samples every 500 ms for d from lag(t).
+// samplesEvery makes lag samples every lagEvery for d from lag(t).
 func samplesEvery(d time.Duration, lag func(t time.Duration) int64) []lagSample {
 	var out []lagSample
-	for at := 500 * time.Millisecond; at <= d; at += 500 * time.Millisecond {
+	for at := lagEvery; at <= d; at += lagEvery {
 		l := lag(at)
 		out = append(out, lagSample{at: at, lag: [3]int64{l, 0, 0}})
 	}
@@ -91,6 +92,57 @@ func TestJudge(t *testing.T) {
 				t.Fatalf("bounded = %v, want %v (growth %.0f/s, final lag %d)", v.bounded, c.bounded, v.growth, v.final.total())
 			}
 		})
+	}
+}
+
+// TestJudgeIsNotFooledByTheCommits: a chain that keeps up has a committed
+// lag of three sawtooths, one per stage, each of about a second of input
+// and reset by the stage's commits; in a --quick step (10 s, judged over
+// the last 5) they must seldom read as growth, whatever their phases and
+// with each sample up to 20 ms off its tick (a sample by the reset of one
+// stage reads a second of its input more or less), while a chain that
+// handles 90% of its input must always read as falling behind. Fitted
+// through samples every 500 ms, as before, 10-20% of such steps read as
+// growth past the line.
+func TestJudgeIsNotFooledByTheCommits(t *testing.T) {
+	const rate, runs = 1000, 500
+	load := 10 * time.Second
+	rnd := rand.New(rand.NewPCG(1, 2))
+	misjudged := 0
+	for run := range runs {
+		var phases [3]time.Duration
+		for i := range phases {
+			phases[i] = time.Duration(rnd.Int64N(int64(commitInterval)))
+		}
+		for _, deficit := range []float64{0, 0.1} {
+			var samples []lagSample
+			for at := lagEvery; at <= load+5*time.Second; at += lagEvery {
+				at := at + time.Duration(rnd.Int64N(int64(40*time.Millisecond))) - 20*time.Millisecond
+				s := lagSample{at: at}
+				for i, ph := range phases {
+					if at <= load+time.Second {
+						s.lag[i] = int64(rate * ((at + ph) % commitInterval).Seconds())
+					}
+					s.lag[i] += int64(deficit * rate * min(at, load).Seconds() / 3)
+				}
+				if deficit == 0 && at > load+time.Second {
+					s.lag = [3]int64{}
+				}
+				samples = append(samples, s)
+			}
+			v := judge(samples, load, rate)
+			switch {
+			case deficit > 0 && v.bounded:
+				t.Fatalf("run %d (phases %v), handling 90%% of the input: bounded (growth %.0f/s, %.1f%% of the rate)",
+					run, phases, v.growth, 100*v.growth/rate)
+			case deficit == 0 && !v.bounded:
+				misjudged++
+				t.Logf("run %d (phases %v), keeping up: unbounded (growth %.0f/s, %.1f%% of the rate)", run, phases, v.growth, 100*v.growth/rate)
+			}
+		}
+	}
+	if misjudged > runs/100 {
+		t.Fatalf("%d of %d steps that kept up judged unbounded, want at most 1%%", misjudged, runs)
 	}
 }
 

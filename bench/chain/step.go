@@ -138,7 +138,7 @@ func (b *bench) runStep(ctx context.Context, mode string, rate int, o stepOption
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		tick := time.NewTicker(500 * time.Millisecond)
+		tick := time.NewTicker(lagEvery)
 		defer tick.Stop()
 		for {
 			select {
