@@ -203,6 +203,18 @@ func waitUntil(t testing.TB, timeout time.Duration, what string, cond func() boo
 	}
 }
 
+// runOn runs a processor named name over brokers' topic "in" with h and
+// the given options, as run does.
+func runOn(t testing.TB, brokers []string, name string, h pipeline.Handler, opts ...pipeline.Option) (cancel func() error) {
+	t.Helper()
+	p, err := pipeline.New(name, h, append([]pipeline.Option{pipeline.Topics("in"),
+		pipeline.ClientOptions(kgo.SeedBrokers(brokers...)), pipeline.Logger(quiet)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return run(t, p)
+}
+
 func run(t testing.TB, p *pipeline.Processor) (cancel func() error) {
 	t.Helper()
 	ctx, stop := context.WithCancel(context.Background())
@@ -291,12 +303,7 @@ func TestKeyOrderRunsKeysInParallelInOnePartition(t *testing.T) {
 		handled.Add(1)
 		return nil, nil
 	}
-	p, err := pipeline.New("order", h, pipeline.Topics("in"), pipeline.Workers(8),
-		pipeline.ClientOptions(kgo.SeedBrokers(brokers...)), pipeline.Logger(quiet))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := run(t, p)
+	stop := runOn(t, brokers, "order", h, pipeline.Workers(8))
 	waitUntil(t, 30*time.Second, "all records handled", func() bool { return handled.Load() >= n })
 	if err := stop(); err != nil {
 		t.Fatal(err)
@@ -598,12 +605,7 @@ func TestABlockedHandlerDoesNotHoldBackOtherKeys(t *testing.T) {
 		}
 		return nil, nil
 	}
-	p, err := pipeline.New("blocked", h, pipeline.Topics("in"), pipeline.Workers(2),
-		pipeline.ClientOptions(kgo.SeedBrokers(brokers...)), pipeline.Logger(quiet))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := run(t, p)
+	stop := runOn(t, brokers, "blocked", h, pipeline.Workers(2))
 	want := int64(n - n/keys - 64*n/keys)
 	waitUntil(t, 30*time.Second, fmt.Sprintf("%d records of the other keys handled while k7 blocks", want), func() bool { return others.Load() >= want })
 	close(release)
@@ -634,12 +636,7 @@ func TestASlowHandlerThatBlocksHoldsBackOnlyItsKey(t *testing.T) {
 		}
 		return nil, nil
 	}
-	p, err := pipeline.New("slow-blocked", h, pipeline.Topics("in"), pipeline.Workers(4),
-		pipeline.ClientOptions(kgo.SeedBrokers(brokers...)), pipeline.Logger(quiet))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := run(t, p)
+	stop := runOn(t, brokers, "slow-blocked", h, pipeline.Workers(4))
 	defer close(release)
 	want := int64(n - n/keys)
 	waitUntil(t, 30*time.Second, fmt.Sprintf("all %d records of the other keys handled while k7 blocks", want), func() bool {

@@ -117,23 +117,25 @@ func judge(samples []lagSample, load time.Duration, rate int) verdict {
 // if it holds at least half the samples it should (the broker may be slow
 // to answer some).
 func growth(samples []lagSample, from, to time.Duration) float64 {
-	n := int((to - from) / commitInterval)
-	sums, counts := make([]float64, n), make([]int, n)
-	ats := make([]float64, n)
+	type interval struct {
+		at, lag float64 // sums over its samples
+		n       int
+	}
+	intervals := make([]interval, int((to-from)/commitInterval))
 	for _, s := range samples {
-		if s.at < from || s.at >= from+time.Duration(n)*commitInterval {
+		i := int((s.at - from) / commitInterval)
+		if s.at < from || i >= len(intervals) {
 			continue
 		}
-		i := int((s.at - from) / commitInterval)
-		sums[i] += float64(s.total())
-		ats[i] += s.at.Seconds()
-		counts[i]++
+		intervals[i].at += s.at.Seconds()
+		intervals[i].lag += float64(s.total())
+		intervals[i].n++
 	}
 	var xs, ys []float64
-	for i := range n {
-		if counts[i] > 0 && time.Duration(counts[i])*lagEvery*2 >= commitInterval {
-			xs = append(xs, ats[i]/float64(counts[i]))
-			ys = append(ys, sums[i]/float64(counts[i]))
+	for _, iv := range intervals {
+		if time.Duration(iv.n)*lagEvery*2 >= commitInterval {
+			xs = append(xs, iv.at/float64(iv.n))
+			ys = append(ys, iv.lag/float64(iv.n))
 		}
 	}
 	return slope(xs, ys)
