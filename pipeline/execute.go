@@ -55,11 +55,6 @@ type executor struct {
 // that ran this long, and fast handlers never reach it.
 const yieldAfter = 500 * time.Microsecond
 
-// workerBatch is the most runnable records a worker takes at once; taking
-// several saves scheduler round trips when handlers are fast. Slower
-// handlers go in smaller batches (spread.take).
-const workerBatch = 64
-
 // work runs queued records until the queue closes; id picks the worker's
 // metric shards. ctx is the handlers' context.
 func (e *executor) work(ctx context.Context, id int) {

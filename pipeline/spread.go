@@ -57,6 +57,11 @@ type spread struct {
 // a batch of light handlers (64 records) takes well under a millisecond.
 const stuckAfter = time.Millisecond
 
+// workerBatch is the most runnable records a worker takes at once; taking
+// several saves scheduler round trips when handlers are fast. Slower
+// handlers go in smaller batches (take).
+const workerBatch = 64
+
 // newSpread returns the spread of workers workers, all engaged until the
 // first batch says otherwise.
 func newSpread(workers int) *spread {
