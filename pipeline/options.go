@@ -146,13 +146,11 @@ func OrderBy(o Ordering) Option { return func(c *config) { c.mark("OrderBy"); c.
 // added hand-offs between cores and lock contention in the client (8-12%
 // more CPU per record, same rate; see pipeline/PERFORMANCE.md).
 //
-// A worker takes records in batches of about a millisecond of handler
-// time, as measured: one at a time once handlers take a millisecond or
-// more, up to 64 light ones. A handler that hangs holds back, besides the
-// later records of its own key, the rest of its batch and the next
-// records of the batch's keys until it returns: none of another key when
-// handlers are that slow, up to 63 records and their keys when they were
-// light until then. Bound a handler's time with HandlerTimeout.
+// A worker takes up to 64 runnable records at once and runs them one after
+// another. A handler that hangs holds back, besides the later records of
+// its own key, the rest of its batch (up to 63 records of other keys) and
+// the next records of the batch's keys until it returns; the other workers
+// go on with the rest. Bound a handler's time with HandlerTimeout.
 func Workers(n int) Option { return func(c *config) { c.mark("Workers"); c.workers = n } }
 
 // The defaults of MaxInFlight.

@@ -613,37 +613,3 @@ func TestABlockedHandlerDoesNotHoldBackOtherKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-
-// TestASlowHandlerThatBlocksHoldsBackOnlyItsKey: handlers of a few
-// milliseconds (a remote call) run one record per batch, so when one of
-// them hangs no record of another key waits behind it in its worker's
-// batch; only its own key's later records wait.
-func TestASlowHandlerThatBlocksHoldsBackOnlyItsKey(t *testing.T) {
-	brokers := fakeKafka(t, 1, "in", "out")
-	const n, keys = 400, 100
-	produceKeyed(t, brokers, "in", n, keys)
-	release := make(chan struct{})
-	var others, blocked atomic.Int64
-	h := func(ctx context.Context, r *pipeline.Record) ([]pipeline.Output, error) {
-		if string(r.Key) == "k7" && string(r.Value) == "207" { // halfway through
-			blocked.Add(1)
-			<-release
-			return nil, nil
-		}
-		time.Sleep(2 * time.Millisecond)
-		if string(r.Key) != "k7" {
-			others.Add(1)
-		}
-		return nil, nil
-	}
-	stop := runOn(t, brokers, "slow-blocked", h, pipeline.Workers(4))
-	defer close(release)
-	want := int64(n - n/keys)
-	waitUntil(t, 30*time.Second, fmt.Sprintf("all %d records of the other keys handled while k7 blocks", want), func() bool {
-		return blocked.Load() == 1 && others.Load() == want
-	})
-	release <- struct{}{}
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
-}

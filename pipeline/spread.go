@@ -23,12 +23,6 @@ import (
 // back meanwhile: a watcher engages every worker as soon as any batch has
 // run stuckAfter, without waiting for it to end.
 //
-// The same measurement sizes the batches: a worker takes about stuckAfter
-// of records at once (see batchFor), so that a handler that blocks holds
-// back few records of other keys behind it in its batch, none once
-// handlers take stuckAfter or more. Light handlers still go 64 at a time,
-// where a batch's hand-off would cost more than the records.
-//
 // The watcher ticks only while it has something to watch: workers
 // narrowed to one and a batch running. Otherwise it parks, and the next
 // batch or the narrowing wakes it. Ticking every 0.5 ms regardless cost an
@@ -36,8 +30,6 @@ import (
 // idle thread a second), the same share of a passthrough's CPU per record.
 type spread struct {
 	on atomic.Bool
-	// batch is how many records a worker takes at once (batchFor).
-	batch atomic.Int32
 	// busy is per worker the monoNow reading at the start of its current
 	// batch, 0 between batches.
 	busy []atomic.Int64
@@ -57,31 +49,13 @@ type spread struct {
 // a batch of light handlers (64 records) takes well under a millisecond.
 const stuckAfter = time.Millisecond
 
-// workerBatch is the most runnable records a worker takes at once; taking
-// several saves scheduler round trips when handlers are fast. Slower
-// handlers go in smaller batches (take).
-const workerBatch = 64
-
 // newSpread returns the spread of workers workers, all engaged until the
 // first batch says otherwise.
 func newSpread(workers int) *spread {
 	s := &spread{busy: make([]atomic.Int64, workers), wake: make(chan struct{}, 1), done: make(chan struct{})}
 	s.cond = sync.NewCond(&s.mu)
 	s.on.Store(true)
-	s.batch.Store(workerBatch)
 	return s
-}
-
-// take returns how many records a worker is to take at once.
-func (s *spread) take() int { return int(s.batch.Load()) }
-
-// batchFor returns how many records of handlers that take perHandler each
-// run in about stuckAfter: at least one, at most workerBatch.
-func batchFor(perHandler time.Duration) int32 {
-	if perHandler <= 0 {
-		return workerBatch
-	}
-	return int32(min(max(stuckAfter/perHandler, 1), workerBatch))
 }
 
 // active returns how many workers take records now.
@@ -133,9 +107,6 @@ func (s *spread) ran(id int, now time.Duration, n, timed int, handler time.Durat
 		return
 	}
 	perHandler, perRecord := handler/time.Duration(timed), (now-start)/time.Duration(n)
-	if b := batchFor(perHandler); b != s.batch.Load() {
-		s.batch.Store(b)
-	}
 	switch {
 	case 2*perHandler >= perRecord:
 		s.engage()

@@ -35,36 +35,6 @@ func TestSpreadFollowsTheHandlersShareOfEachRecord(t *testing.T) {
 	}
 }
 
-// TestSpreadSizesBatchesByTheHandlersTime: a worker takes about a
-// millisecond of handlers at once, so a handler that blocks holds back
-// few records behind it in its batch; light handlers go workerBatch at a
-// time.
-func TestSpreadSizesBatchesByTheHandlersTime(t *testing.T) {
-	s := newSpread(4)
-	if got := s.take(); got != workerBatch {
-		t.Fatalf("before any batch a worker takes %d records, want %d", got, workerBatch)
-	}
-	steps := []struct {
-		perHandler time.Duration
-		want       int
-	}{
-		{100 * time.Nanosecond, workerBatch}, // passthrough
-		{20 * time.Microsecond, 50},          // a light transform
-		{250 * time.Microsecond, 4},          // a model
-		{2 * time.Millisecond, 1},            // a remote call
-		{0, workerBatch},                     // timed as nothing: as light as it gets
-		{time.Millisecond, 1},
-		{5 * time.Microsecond, workerBatch}, // lighter again
-	}
-	for i, st := range steps {
-		s.started(1, time.Second)
-		s.ran(1, time.Second+8*(st.perHandler+time.Microsecond), 8, 8, 8*st.perHandler)
-		if got := s.take(); got != st.want {
-			t.Fatalf("step %d (%v in the handler): a worker takes %d records, want %d", i, st.perHandler, got, st.want)
-		}
-	}
-}
-
 // TestSpreadEngagesEveryWorkerWhenABatchIsStuck: with one worker active, a
 // batch that runs past stuckAfter (a handler blocked on something) wakes
 // the waiting workers without waiting for the batch to end.
