@@ -34,6 +34,8 @@ type executor struct {
 	// made at each Produce call is an allocation per output record.
 	promise func(*kgo.Record, error)
 	queue   *schedule.Queue[*task]
+	// batches is per worker the records it took from queue.
+	batches []schedule.Batch[*task]
 	spread  *spread
 	ledger  *ledger
 	metrics *metrics
@@ -60,18 +62,15 @@ const yieldAfter = 500 * time.Microsecond
 const workerBatch = 64
 
 // work runs queued records until the queue closes; id picks the worker's
-// metric shards. ctx is the handlers' context.
+// metric shards and batch. ctx is the handlers' context.
 func (e *executor) work(ctx context.Context, id int) {
-	tickets := make([]schedule.Ticket, 0, workerBatch)
-	tasks := make([]*task, 0, workerBatch)
+	b := &e.batches[id]
 	var r run
 	for {
 		if !e.spread.wait(id) {
 			return
 		}
-		var ok bool
-		tickets, tasks, ok = e.queue.NextBatch(workerBatch, e.spread.active(), tickets[:0], tasks[:0])
-		if !ok {
+		if !e.queue.Fill(b, workerBatch, e.spread.active()) {
 			return
 		}
 		// Two clock reads per batch, and one per timed record (see
@@ -79,7 +78,12 @@ func (e *executor) work(ctx context.Context, id int) {
 		ran := monoNow()
 		e.spread.started(id, ran)
 		r.handled, r.timed = 0, 0
-		for _, t := range tasks {
+		n := 0
+		// Take, not a range over the batch: while a handler hangs, the
+		// watcher hands the records after it to the other workers (see
+		// spread).
+		for t, ok := b.Take(); ok; t, ok = b.Take() {
+			n++
 			if e.ledger.failing.Load() || ctx.Err() != nil {
 				// After a failure nothing else starts: a later record of
 				// the failed key must not overtake it.
@@ -102,11 +106,16 @@ func (e *executor) work(ctx context.Context, id int) {
 		// Keys are released after the whole batch: a key's next record
 		// waits a little longer, but the queue lock is taken once. Records
 		// of one key in the batch came in order and ran in order above.
-		e.queue.DoneAll(tickets)
+		e.queue.Finish(b)
 		r.idle()
-		e.spread.ran(id, monoNow(), len(tasks), r.timed, r.handled)
+		e.spread.ran(id, monoNow(), n, r.timed, r.handled)
 	}
 }
+
+// progress and steal are what the spread's watcher needs of the workers'
+// batches (see stealer).
+func (e *executor) progress(id int) uint64 { return e.batches[id].Progress() }
+func (e *executor) steal(id int) int       { return e.queue.Steal(&e.batches[id]) }
 
 // runTask runs t's handler and hands the outputs to the producer. The key
 // is released after runTask returns, once the outputs were handed over in

@@ -147,10 +147,12 @@ func OrderBy(o Ordering) Option { return func(c *config) { c.mark("OrderBy"); c.
 // more CPU per record, same rate; see pipeline/PERFORMANCE.md).
 //
 // A worker takes up to 64 runnable records at once and runs them one after
-// another. A handler that hangs holds back, besides the later records of
-// its own key, the rest of its batch (up to 63 records of other keys) and
-// the next records of the batch's keys until it returns; the other workers
-// go on with the rest. Bound a handler's time with HandlerTimeout.
+// another. A handler that hangs holds back the later records of its own
+// key (and of keys that share its scheduler lane, rare) until it returns;
+// once its worker has been in that record for a millisecond, or 8 times
+// its usual handler time if that is longer, the records of its batch it
+// has not started go to the other workers, in key order. Bound a
+// handler's time with HandlerTimeout.
 func Workers(n int) Option { return func(c *config) { c.mark("Workers"); c.workers = n } }
 
 // The defaults of MaxInFlight.

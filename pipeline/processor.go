@@ -191,8 +191,10 @@ func (p *Processor) session(ctx context.Context, log *slog.Logger) error {
 
 	exec := &executor{
 		name: cfg.name, log: log, handler: p.handler, onError: cfg.onError, router: router,
-		concurrentOutputs: cfg.concurrentOutputs, gate: gate, client: cl, queue: queue, spread: newSpread(cfg.workers), ledger: ledger, metrics: p.metrics,
+		concurrentOutputs: cfg.concurrentOutputs, gate: gate, client: cl, queue: queue, batches: make([]schedule.Batch[*task], cfg.workers),
+		ledger: ledger, metrics: p.metrics,
 	}
+	exec.spread = newSpread(cfg.workers, exec)
 	go exec.spread.watch()
 	defer exec.spread.close()
 	exec.promise = exec.onProduced

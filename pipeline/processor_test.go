@@ -583,33 +583,57 @@ func recordedFinished(t testing.TB, brokers []string, group, topic string) (tota
 	return total, above
 }
 
-// TestABlockedHandlerDoesNotHoldBackOtherKeys: light handlers run on one
-// worker (see Workers), but when one record's handler blocks, the other
-// workers take over at once. What stays behind is the blocked record's
-// batch (up to 64 records, taken together, whose keys are released when
-// the batch ends) and those keys' later records: with 400 keys of 10
-// records each, at most 640 of the others; with one worker only, every
-// record after the blocked one (about 2,000).
+// TestABlockedHandlerDoesNotHoldBackOtherKeys: when one record's handler
+// blocks, every record of the other keys is handled meanwhile, the ones in
+// the blocked record's batch too (the watcher steals them; see spread),
+// and every key stays in order. Light handlers run on one worker until
+// then (see Workers); slower ones on both, where a worker's batch is
+// stolen once it has been in one record for 8 times its usual handler
+// time. With one worker only, every record after the blocked one would
+// wait (about 2,000), and before stealing up to 64 records of its batch
+// and those keys' later records did (up to 640).
 func TestABlockedHandlerDoesNotHoldBackOtherKeys(t *testing.T) {
-	brokers := fakeKafka(t, 1, "in", "out")
-	const n, keys = 4000, 400
-	produceKeyed(t, brokers, "in", n, keys)
-	release := make(chan struct{})
-	var others atomic.Int64
-	h := func(_ context.Context, r *pipeline.Record) ([]pipeline.Output, error) {
-		switch {
-		case string(r.Key) != "k7":
-			others.Add(1)
-		case string(r.Value) == "2007": // halfway through
-			<-release
-		}
-		return nil, nil
-	}
-	stop := runOn(t, brokers, "blocked", h, pipeline.Workers(2))
-	want := int64(n - n/keys - 64*n/keys)
-	waitUntil(t, 30*time.Second, fmt.Sprintf("%d records of the other keys handled while k7 blocks", want), func() bool { return others.Load() >= want })
-	close(release)
-	if err := stop(); err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		name    string
+		handler time.Duration
+	}{{"light", 0}, {"engaged", 200 * time.Microsecond}} {
+		t.Run(tc.name, func(t *testing.T) {
+			brokers := fakeKafka(t, 1, "in", "out")
+			const n, keys = 4000, 400
+			produceKeyed(t, brokers, "in", n, keys)
+			release := make(chan struct{})
+			var others atomic.Int64
+			var mu sync.Mutex
+			last := map[string]int{}
+			h := func(_ context.Context, r *pipeline.Record) ([]pipeline.Output, error) {
+				v, _ := strconv.Atoi(string(r.Value))
+				mu.Lock()
+				if prev, ok := last[string(r.Key)]; ok && prev >= v {
+					t.Errorf("key %s: record %d handled after %d", r.Key, v, prev)
+				}
+				last[string(r.Key)] = v
+				mu.Unlock()
+				switch {
+				case string(r.Key) != "k7":
+					others.Add(1)
+				case v == 2007: // halfway through
+					<-release
+				}
+				if tc.handler > 0 {
+					time.Sleep(tc.handler)
+				}
+				return nil, nil
+			}
+			stop := runOn(t, brokers, "blocked", h, pipeline.Workers(2))
+			want := int64(n - n/keys)
+			waitUntil(t, 30*time.Second, fmt.Sprintf("all %d records of the other keys handled while k7 blocks", want), func() bool { return others.Load() >= want })
+			close(release)
+			if err := stop(); err != nil {
+				t.Fatal(err)
+			}
+			if len(last) != keys || last["k7"] != n-keys+7 {
+				t.Fatalf("%d keys handled, k7 up to %d; want %d keys, k7 up to %d", len(last), last["k7"], keys, n-keys+7)
+			}
+		})
 	}
 }

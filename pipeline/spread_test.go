@@ -9,7 +9,7 @@ import (
 // share of a batch's time per record) narrow the workers to one, heavy ones
 // engage them all, and in between the last decision stands.
 func TestSpreadFollowsTheHandlersShareOfEachRecord(t *testing.T) {
-	s := newSpread(4)
+	s := newSpread(4, nil)
 	batch := func(perRecord, perHandler time.Duration) {
 		s.started(1, time.Second)
 		s.ran(1, time.Second+64*perRecord, 64, 8, 8*perHandler)
@@ -39,7 +39,7 @@ func TestSpreadFollowsTheHandlersShareOfEachRecord(t *testing.T) {
 // batch that runs past stuckAfter (a handler blocked on something) wakes
 // the waiting workers without waiting for the batch to end.
 func TestSpreadEngagesEveryWorkerWhenABatchIsStuck(t *testing.T) {
-	s := newSpread(2)
+	s := newSpread(2, nil)
 	s.started(0, monoNow())
 	s.ran(0, monoNow()+64*time.Microsecond, 64, 8, 8*time.Nanosecond)
 	if s.active() != 1 {
@@ -68,7 +68,7 @@ func TestSpreadEngagesEveryWorkerWhenABatchIsStuck(t *testing.T) {
 // TestSpreadCloseReleasesWaitingWorkers: shutdown does not leave a worker
 // waiting for records that never come.
 func TestSpreadCloseReleasesWaitingWorkers(t *testing.T) {
-	s := newSpread(2)
+	s := newSpread(2, nil)
 	s.started(0, monoNow())
 	s.ran(0, monoNow()+64*time.Microsecond, 64, 8, 8*time.Nanosecond)
 	done := make(chan bool)
@@ -89,7 +89,7 @@ func TestSpreadCloseReleasesWaitingWorkers(t *testing.T) {
 // used to wake every 0.5 ms regardless, 4.4% of a core on an idle
 // processor. A batch that starts after it parked is still watched.
 func TestSpreadWatcherParksWhileNothingRuns(t *testing.T) {
-	s := newSpread(2)
+	s := newSpread(2, nil)
 	eventually := func(failure string, cond func() bool) {
 		t.Helper()
 		for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {

@@ -24,6 +24,23 @@ type Ticket int32
 
 const noLane Ticket = -1
 
+// grouped is the ticket of an item taken behind an earlier item of lane in
+// the same batch (see NextBatch): it holds nothing, but Steal must know
+// which lane it belongs to.
+func grouped(lane Ticket) Ticket { return -2 - lane }
+
+// holds reports whether t holds its lane: Done releases only such tickets.
+func (t Ticket) holds() bool { return t >= 0 }
+
+// lane returns the lane t holds or was grouped behind, noLane for an
+// unordered item.
+func (t Ticket) lane() Ticket {
+	if t <= -2 {
+		return -2 - t
+	}
+	return t
+}
+
 type entry[T any] struct {
 	v    T
 	lane Ticket
@@ -92,7 +109,7 @@ type Queue[T comparable] struct {
 	lists   []ends[T]
 	link    func(T) *Link[T]
 	waiting int      // items waiting in all lanes
-	seqs    []uint64 // NextBatch's, with more than one worker: the push order of what it took
+	seqs    []uint64 // NextBatch's: the push order of what it took
 	mask    uint64
 	seq     uint64
 	closed  bool
@@ -111,9 +128,9 @@ func (q *Queue[T]) popOldest() (entry[T], bool) {
 }
 
 // claim decides whether e, just popped, goes into the batch being taken,
-// and returns its ticket: its lane if it holds it now, noLane if it holds
-// nothing (unordered, or, if group, behind an item of its lane earlier in
-// this batch, which its worker runs first). Otherwise e waits in its lane,
+// and returns its ticket: its lane if it holds it now, or one that holds
+// nothing: noLane if unordered, grouped if, with group, behind an item of
+// its lane earlier in this batch, which its worker runs first. Otherwise e waits in its lane,
 // and claim returns false. Lanes claimed here are taken until settle.
 func (q *Queue[T]) claim(e entry[T], fresh, group bool) (Ticket, bool) {
 	if e.lane == noLane {
@@ -129,7 +146,7 @@ func (q *Queue[T]) claim(e entry[T], fresh, group bool) (Ticket, bool) {
 		q.state[e.lane] = taken
 		return e.lane, true
 	case s == taken && group:
-		return noLane, true
+		return grouped(e.lane), true
 	default: // held by a running or released item, or others wait
 		q.wait(e.lane, e.v, e.seq)
 		return noLane, false
@@ -139,7 +156,7 @@ func (q *Queue[T]) claim(e entry[T], fresh, group bool) (Ticket, bool) {
 // settle ends a batch's claims: its lanes are busy until DoneAll.
 func (q *Queue[T]) settle(tickets []Ticket) {
 	for _, t := range tickets {
-		if t != noLane && q.state[t] == taken {
+		if t.holds() && q.state[t] == taken {
 			q.state[t] = busy
 		}
 	}
@@ -216,22 +233,29 @@ func (q *Queue[T]) Next() (t Ticket, v T, ok bool) {
 //
 // With one worker (workers is 1) the batch takes a key's queued items
 // together: they come in push order, the caller runs them in that order,
-// one after another, and all but the first hold nothing (ticket noLane)
+// one after another, and all but the first hold nothing (grouped tickets)
 // and are released with it. With more, a key's next item waits for its
 // lane, so that keys spread over the workers.
 func (q *Queue[T]) NextBatch(max, workers int, tickets []Ticket, vs []T) ([]Ticket, []T, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	var ok bool
+	tickets, vs, q.seqs, ok = q.takeLocked(max, workers, tickets, vs, q.seqs[:0])
+	return tickets, vs, ok
+}
+
+// takeLocked is NextBatch, appending the items' push order to seqs too.
+// The caller holds mu.
+func (q *Queue[T]) takeLocked(max, workers int, tickets []Ticket, vs []T, seqs []uint64) ([]Ticket, []T, []uint64, bool) {
 	first := len(tickets)
 	group := workers <= 1
-	q.seqs = q.seqs[:0]
 	var share int
 	for len(tickets) == first {
 		for q.runnable() == 0 && !q.closed {
 			q.cond.Wait()
 		}
 		if q.closed {
-			return tickets[:first], vs[:first], false
+			return tickets[:first], vs[:first], seqs[:first], false
 		}
 		share = min(max, (q.runnable()+workers-1)/workers)
 		for len(tickets)-first < share && q.runnable() > 0 {
@@ -239,9 +263,7 @@ func (q *Queue[T]) NextBatch(max, workers int, tickets []Ticket, vs []T) ([]Tick
 			if t, ok := q.claim(e, fresh, group); ok {
 				tickets = append(tickets, t)
 				vs = append(vs, e.v)
-				if !group {
-					q.seqs = append(q.seqs, e.seq)
-				}
+				seqs = append(seqs, e.seq)
 			}
 		}
 	}
@@ -251,20 +273,20 @@ func (q *Queue[T]) NextBatch(max, workers int, tickets []Ticket, vs []T) ([]Tick
 		// lanes, as released items.
 		keep := first + (got+workers-1)/workers
 		for i := keep; i < len(tickets); i++ {
-			if t := tickets[i]; t != noLane && q.state[t] == taken {
+			if t := tickets[i]; t.holds() && q.state[t] == taken {
 				q.state[t] = busy
 			}
-			q.released.push(entry[T]{vs[i], tickets[i], q.seqs[i-first]})
+			q.released.push(entry[T]{vs[i], tickets[i], seqs[i]})
 		}
 		if len(tickets)-keep > 1 {
 			q.cond.Broadcast()
 		} else if len(tickets) > keep {
 			q.cond.Signal()
 		}
-		tickets, vs = tickets[:keep], vs[:keep]
+		tickets, vs, seqs = tickets[:keep], vs[:keep], seqs[:keep]
 	}
 	q.settle(tickets[first:])
-	return tickets, vs, true
+	return tickets, vs, seqs, true
 }
 
 // Done releases the lane of a finished item, making the next item of its
@@ -285,7 +307,7 @@ func (q *Queue[T]) DoneAll(tickets []Ticket) {
 }
 
 func (q *Queue[T]) release(t Ticket) {
-	if t == noLane {
+	if !t.holds() {
 		return
 	}
 	if q.state[t] != busyWaiting {

@@ -346,7 +346,7 @@ func TestABatchTakesAKeysItemsInOrder(t *testing.T) {
 	if fmt.Sprint(vs) != "[a1 b1 a2 a3]" {
 		t.Fatalf("batch %v, want [a1 b1 a2 a3] (push order)", vs)
 	}
-	if tickets[0] == noLane || tickets[1] == noLane || tickets[2] != noLane || tickets[3] != noLane {
+	if !tickets[0].holds() || !tickets[1].holds() || tickets[2].holds() || tickets[3].holds() {
 		t.Fatalf("tickets %v: want a1 and b1 holding their lanes, a2 and a3 nothing", tickets)
 	}
 	q.Push(keyA, "a4")
