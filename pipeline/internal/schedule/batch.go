@@ -100,12 +100,12 @@ func (q *Queue[T]) Steal(b *Batch[T]) int {
 	// FIFO); grouped ones to the front of their lanes backwards, so that a
 	// lane's end up in their order.
 	for k := from; k < end; k++ {
-		if t := b.tickets[k]; t > -2 {
+		if t := b.tickets[k]; !t.isGrouped() {
 			q.released.push(entry[T]{b.items[k], t, b.seqs[k]})
 		}
 	}
 	for k := end - 1; k >= from; k-- {
-		if t := b.tickets[k]; t <= -2 {
+		if t := b.tickets[k]; t.isGrouped() {
 			q.waitFront(t.lane(), b.items[k], b.seqs[k])
 		}
 	}

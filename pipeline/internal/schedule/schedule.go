@@ -32,11 +32,14 @@ func grouped(lane Ticket) Ticket { return -2 - lane }
 // holds reports whether t holds its lane: Done releases only such tickets.
 func (t Ticket) holds() bool { return t >= 0 }
 
+// isGrouped reports whether t is a grouped ticket.
+func (t Ticket) isGrouped() bool { return t < noLane }
+
 // lane returns the lane t holds or was grouped behind, noLane for an
 // unordered item.
 func (t Ticket) lane() Ticket {
-	if t <= -2 {
-		return -2 - t
+	if t.isGrouped() {
+		return grouped(t) // its own inverse
 	}
 	return t
 }
@@ -130,8 +133,9 @@ func (q *Queue[T]) popOldest() (entry[T], bool) {
 // claim decides whether e, just popped, goes into the batch being taken,
 // and returns its ticket: its lane if it holds it now, or one that holds
 // nothing: noLane if unordered, grouped if, with group, behind an item of
-// its lane earlier in this batch, which its worker runs first. Otherwise e waits in its lane,
-// and claim returns false. Lanes claimed here are taken until settle.
+// its lane earlier in this batch, which its worker runs first. Otherwise e
+// waits in its lane, and claim returns false. Lanes claimed here are taken
+// until settle.
 func (q *Queue[T]) claim(e entry[T], fresh, group bool) (Ticket, bool) {
 	if e.lane == noLane {
 		return noLane, true
