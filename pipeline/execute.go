@@ -113,9 +113,13 @@ func (e *executor) work(ctx context.Context, id int) {
 }
 
 // progress and steal are what the spread's watcher needs of the workers'
-// batches (see stealer).
+// batches (see stealer). A steal is a stalled handler, which an operator
+// sees in handler_stalls_total even when nothing was behind it.
 func (e *executor) progress(id int) uint64 { return e.batches[id].Progress() }
-func (e *executor) steal(id int) int       { return e.queue.Steal(&e.batches[id]) }
+func (e *executor) steal(id int) int {
+	e.metrics.stalls.Inc()
+	return e.queue.Steal(&e.batches[id])
+}
 
 // runTask runs t's handler and hands the outputs to the producer. The key
 // is released after runTask returns, once the outputs were handed over in

@@ -151,7 +151,8 @@ func OrderBy(o Ordering) Option { return func(c *config) { c.mark("OrderBy"); c.
 // key (and of keys that share its scheduler lane, rare) until it returns;
 // once its worker has been in that record for a millisecond, or 8 times
 // its usual handler time if that is longer, the records of its batch it
-// has not started go to the other workers, in key order. Bound a
+// has not started go to the other workers, in key order, and
+// sluice_processor_handler_stalls_total counts the stall. Bound a
 // handler's time with HandlerTimeout.
 func Workers(n int) Option { return func(c *config) { c.mark("Workers"); c.workers = n } }
 

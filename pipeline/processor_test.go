@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -624,9 +625,14 @@ func TestABlockedHandlerDoesNotHoldBackOtherKeys(t *testing.T) {
 				}
 				return nil, nil
 			}
-			stop := runOn(t, brokers, "blocked", h, pipeline.Workers(2))
+			reg := prometheus.NewRegistry()
+			stop := runOn(t, brokers, "blocked", h, pipeline.Workers(2), pipeline.Metrics(reg))
 			want := int64(n - n/keys)
 			waitUntil(t, 30*time.Second, fmt.Sprintf("all %d records of the other keys handled while k7 blocks", want), func() bool { return others.Load() >= want })
+			// The operator's clue to the lag on k7: a stalled handler.
+			if stalls := metricValue(t, reg, "sluice_processor_handler_stalls_total"); stalls < 1 {
+				t.Errorf("handler_stalls_total = %v while a handler blocked, want at least 1", stalls)
+			}
 			close(release)
 			if err := stop(); err != nil {
 				t.Fatal(err)

@@ -64,7 +64,8 @@ type stealer interface {
 	// progress changes whenever worker id starts a record or a batch.
 	progress(id int) uint64
 	// steal hands the records of worker id's batch it has not started to
-	// the others and returns how many.
+	// the others and returns how many. The watcher calls it once per
+	// record a worker stalls in.
 	steal(id int) int
 }
 
@@ -175,9 +176,11 @@ func (s *spread) watch() {
 	if len(s.busy) == 1 {
 		return
 	}
-	// Per worker, the progress last seen and since when.
+	// Per worker, the progress last seen, since when, and whether the
+	// record it is in was already stolen behind.
 	seen := make([]uint64, len(s.busy))
 	since := make([]time.Duration, len(s.busy))
+	stolen := make([]bool, len(s.busy))
 	tick := time.NewTimer(stuckAfter / 2)
 	defer tick.Stop()
 	for {
@@ -224,9 +227,14 @@ func (s *spread) watch() {
 					watch = stall
 				}
 				if p := s.stall.progress(i); p != seen[i] {
-					seen[i], since[i] = p, now
-				} else if now-since[i] >= stall && s.stall.steal(i) > 0 {
-					s.engage()
+					seen[i], since[i], stolen[i] = p, now, false
+				} else if !stolen[i] && now-since[i] >= stall {
+					// Once per stalled record: its batch is fixed once
+					// filled, so a second steal would find nothing.
+					stolen[i] = true
+					if s.stall.steal(i) > 0 {
+						s.engage()
+					}
 				}
 			}
 			if next == 0 || watch/2 < next {

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"sync"
 	"testing"
 	"time"
 )
@@ -115,4 +116,68 @@ func TestSpreadWatcherParksWhileNothingRuns(t *testing.T) {
 	eventually("a batch that started while the watcher was parked ran for seconds without engaging worker 1",
 		func() bool { return s.active() == 2 })
 	parked("once every worker was engaged again")
+}
+
+// fakeStealer is a stealer whose workers never progress: every batch it
+// is asked about is in its first record for good.
+type fakeStealer struct {
+	mu     sync.Mutex
+	steals []int           // per worker
+	first  []time.Duration // per worker, monoNow at its first steal
+}
+
+func (f *fakeStealer) progress(int) uint64 { return 1 }
+func (f *fakeStealer) steal(id int) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.steals[id]++; f.steals[id] == 1 {
+		f.first[id] = monoNow()
+	}
+	return 63
+}
+
+// stolen returns how often worker id was stolen from and when first.
+func (f *fakeStealer) stolen(id int) (int, time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.steals[id], f.first[id]
+}
+
+// TestSpreadStealsOnceFromAWorkerStuckInOneRecord: a worker that has been
+// in one record for stallAfter has the rest of its batch stolen, once per
+// record, not at every tick after; a worker whose handlers usually take
+// 5 ms keeps its batch for 8 times that, not for stuckAfter alone.
+func TestSpreadStealsOnceFromAWorkerStuckInOneRecord(t *testing.T) {
+	f := &fakeStealer{steals: make([]int, 2), first: make([]time.Duration, 2)}
+	s := newSpread(2, f)
+	// Worker 1's handlers take 5 ms (a batch of 4 in 20 ms).
+	s.started(1, monoNow())
+	s.ran(1, monoNow()+20*time.Millisecond, 4, 4, 20*time.Millisecond)
+	const slow = stallUsual * 5 * time.Millisecond
+	go s.watch()
+	defer s.close()
+	start := monoNow()
+	s.started(0, start)
+	s.started(1, start)
+	for _, w := range []struct {
+		id    int
+		after time.Duration
+	}{{0, stuckAfter}, {1, slow}} {
+		for n, _ := f.stolen(w.id); n == 0; n, _ = f.stolen(w.id) {
+			if monoNow()-start > 5*time.Second {
+				t.Fatalf("worker %d was in one record for 5 s and nothing was stolen", w.id)
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+		if _, at := f.stolen(w.id); at-start < w.after {
+			t.Errorf("stolen from worker %d after %v in one record, want at least %v", w.id, at-start, w.after)
+		}
+	}
+	time.Sleep(20 * time.Millisecond) // dozens of ticks
+	if a, _ := f.stolen(0); a != 1 {
+		t.Errorf("worker 0 stuck in one record was stolen from %d times, want once", a)
+	}
+	if b, _ := f.stolen(1); b != 1 {
+		t.Errorf("worker 1 stuck in one record was stolen from %d times, want once", b)
+	}
 }
