@@ -46,9 +46,10 @@ func (b *Batch[T]) Take() (v T, ok bool) {
 // worker is still in the same item.
 func (b *Batch[T]) Progress() uint64 { return b.state.Load() }
 
-// Fill is NextBatch into b: it blocks until an item is runnable and fills
-// b with up to max runnable items, or returns false once the queue is
-// closed. b must be finished (Finish) before it is filled again.
+// Fill blocks until an item is runnable and fills b with up to max
+// runnable items, a share of those ready for workers workers (see
+// takeLocked), or returns false once the queue is closed. b must be
+// finished (Finish) before it is filled again.
 func (q *Queue[T]) Fill(b *Batch[T], max, workers int) bool {
 	max = min(max, batchIndex)
 	q.mu.Lock()
@@ -60,7 +61,7 @@ func (q *Queue[T]) Fill(b *Batch[T], max, workers int) bool {
 	return ok
 }
 
-// Finish is DoneAll for the items of b its worker took: it releases their
+// Finish ends b: for the items of b its worker took it releases their
 // lanes, making the next items of their keys runnable.
 func (q *Queue[T]) Finish(b *Batch[T]) {
 	q.mu.Lock()

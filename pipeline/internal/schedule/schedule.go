@@ -18,18 +18,18 @@ import (
 // Unordered is the key of items that are not ordered against anything.
 const Unordered uint64 = 0
 
-// Ticket is a running item's claim on its lane, returned by Next and
-// NextBatch and handed back to Done and DoneAll.
+// Ticket is a running item's claim on its lane, kept in the item's Batch
+// from Fill until Finish (or Steal) releases it.
 type Ticket int32
 
 const noLane Ticket = -1
 
 // grouped is the ticket of an item taken behind an earlier item of lane in
-// the same batch (see NextBatch): it holds nothing, but Steal must know
+// the same batch (see takeLocked): it holds nothing, but Steal must know
 // which lane it belongs to.
 func grouped(lane Ticket) Ticket { return -2 - lane }
 
-// holds reports whether t holds its lane: Done releases only such tickets.
+// holds reports whether t holds its lane: only such tickets are released.
 func (t Ticket) holds() bool { return t >= 0 }
 
 // isGrouped reports whether t is a grouped ticket.
@@ -81,14 +81,14 @@ const (
 	idle        uint8 = iota // no item holds the lane
 	busy                     // an item holds it, nothing waits
 	busyWaiting              // and items wait behind it in lists[lane]
-	taken                    // claimed by the batch NextBatch is taking now
+	taken                    // claimed by the batch takeLocked is taking now
 )
 
 // ends are the first and last of a lane's waiting items.
 type ends[T any] struct{ head, tail T }
 
 // Queue is the scheduler. All its state is guarded by mu; workers block in
-// Next on cond.
+// Fill on cond.
 //
 // Items are handed out oldest first (in push order, as far as their keys
 // allow, give or take a bucket; see buckets) from two places: fresh, every
@@ -111,8 +111,7 @@ type Queue[T comparable] struct {
 	// where two arrays missed twice.
 	lists   []ends[T]
 	link    func(T) *Link[T]
-	waiting int      // items waiting in all lanes
-	seqs    []uint64 // NextBatch's: the push order of what it took
+	waiting int // items waiting in all lanes
 	mask    uint64
 	seq     uint64
 	closed  bool
@@ -157,7 +156,7 @@ func (q *Queue[T]) claim(e entry[T], fresh, group bool) (Ticket, bool) {
 	}
 }
 
-// settle ends a batch's claims: its lanes are busy until DoneAll.
+// settle ends a batch's claims: its lanes are busy until Finish.
 func (q *Queue[T]) settle(tickets []Ticket) {
 	for _, t := range tickets {
 		if t.holds() && q.state[t] == taken {
@@ -217,38 +216,18 @@ func (q *Queue[T]) pushLocked(key uint64, v T) bool {
 	return true
 }
 
-// Next blocks until an item is runnable and returns it with its ticket, or
-// returns ok=false once the queue is closed.
-func (q *Queue[T]) Next() (t Ticket, v T, ok bool) {
-	var tb [1]Ticket
-	var vb [1]T
-	ts, vs, ok := q.NextBatch(1, 1, tb[:0], vb[:0])
-	if !ok {
-		return noLane, v, false
-	}
-	return ts[0], vs[0], true
-}
-
-// NextBatch is Next for up to max items at once: it blocks until at least
-// one is runnable and appends the runnable items to vs and their tickets,
-// for DoneAll, to tickets. Taking a share of the ready items, not all,
-// keeps the other workers busy. It returns ok=false once the queue is
-// closed.
+// takeLocked blocks until at least one item is runnable and appends the
+// runnable items to vs, their tickets (for release) to tickets and their
+// push order to seqs, or returns ok=false once the queue is closed. It
+// takes up to max, and a share of the ready items, not all, so that the
+// other workers stay busy.
 //
-// With one worker (workers is 1) the batch takes a key's queued items
-// together: they come in push order, the caller runs them in that order,
-// one after another, and all but the first hold nothing (grouped tickets)
-// and are released with it. With more, a key's next item waits for its
-// lane, so that keys spread over the workers.
-func (q *Queue[T]) NextBatch(max, workers int, tickets []Ticket, vs []T) ([]Ticket, []T, bool) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	var ok bool
-	tickets, vs, q.seqs, ok = q.takeLocked(max, workers, tickets, vs, q.seqs[:0])
-	return tickets, vs, ok
-}
-
-// takeLocked is NextBatch, appending the items' push order to seqs too.
+// With one worker (workers is 1) it takes a key's queued items together:
+// they come in push order, the caller runs them in that order, one after
+// another, and all but the first hold nothing (grouped tickets) and are
+// released with it. With more, a key's next item waits for its lane, so
+// that keys spread over the workers.
+//
 // The caller holds mu.
 func (q *Queue[T]) takeLocked(max, workers int, tickets []Ticket, vs []T, seqs []uint64) ([]Ticket, []T, []uint64, bool) {
 	first := len(tickets)
@@ -293,23 +272,8 @@ func (q *Queue[T]) takeLocked(max, workers int, tickets []Ticket, vs []T, seqs [
 	return tickets, vs, seqs, true
 }
 
-// Done releases the lane of a finished item, making the next item of its
-// lane runnable.
-func (q *Queue[T]) Done(t Ticket) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.release(t)
-}
-
-// DoneAll is Done for every ticket, under one lock.
-func (q *Queue[T]) DoneAll(tickets []Ticket) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	for _, t := range tickets {
-		q.release(t)
-	}
-}
-
+// release frees the lane of a finished item, making the next item of its
+// lane runnable. The caller holds mu.
 func (q *Queue[T]) release(t Ticket) {
 	if !t.holds() {
 		return
@@ -411,7 +375,7 @@ func (q *Queue[T]) Len() int {
 	return q.runnable() + q.waiting
 }
 
-// Close wakes every worker blocked in Next; Next returns ok=false from then
+// Close wakes every worker blocked in Fill; Fill returns false from then
 // on, even if items remain.
 func (q *Queue[T]) Close() {
 	q.mu.Lock()

@@ -18,8 +18,8 @@ func TestSameKeyNeverRunsConcurrentlyAndKeepsOrder(t *testing.T) {
 	}
 }
 
-// testSameKeyInOrder takes batch items at a time (Next if 1) and runs them
-// one after another, as the executor does.
+// testSameKeyInOrder takes batch items at a time and runs them one after
+// another, as the executor does.
 func testSameKeyInOrder(t *testing.T, batch int) {
 	// 64 lanes for 50 keys: some keys share a lane, which must still
 	// keep each key in order.
@@ -52,19 +52,13 @@ func testSameKeyInOrder(t *testing.T, batch int) {
 		go func() {
 			defer wg.Done()
 			for {
-				var tickets []Ticket
-				var vs []int
+				w := workers
 				if batch == 1 {
-					ticket, v, ok := q.Next()
-					if !ok {
-						return
-					}
-					tickets, vs = []Ticket{ticket}, []int{v}
-				} else {
-					var ok bool
-					if tickets, vs, ok = q.NextBatch(batch, workers, nil, nil); !ok {
-						return
-					}
+					w = 1 // one at a time, as the processor's single worker
+				}
+				b, vs, ok := fill(q, batch, w)
+				if !ok {
+					return
 				}
 				for _, v := range vs {
 					r := items[v]
@@ -85,7 +79,7 @@ func testSameKeyInOrder(t *testing.T, batch int) {
 					seen[key] = append(seen[key], r.seq)
 					mu.Unlock()
 				}
-				q.DoneAll(tickets)
+				q.Finish(b)
 				if finished.Add(int32(len(vs))) == int32(total) {
 					q.Close()
 				}
@@ -121,14 +115,14 @@ func TestDropPromotesSurvivorsAndSkipsDropped(t *testing.T) {
 	if q.Len() != 1 {
 		t.Fatalf("Len = %d after drop, want 1", q.Len())
 	}
-	ticket, v, _ := q.Next()
+	b, v, _ := take(q)
 	if v != "b1" {
 		t.Fatalf("next = %s, want b1", v)
 	}
-	q.Done(ticket)
+	q.Finish(b)
 	// Key a is free again: a new item runs at once.
 	q.Push(keyA, "a3")
-	if _, v, _ := q.Next(); v != "a3" {
+	if _, v, _ := take(q); v != "a3" {
 		t.Fatalf("next = %s, want a3", v)
 	}
 }
@@ -137,7 +131,7 @@ func TestDropKeepsKeyBusyWhileItsHeadRuns(t *testing.T) {
 	q := New(16, linksFor[string]())
 	q.Push(keyA, "a1")
 	q.Push(keyA, "a2")
-	ticket, v, _ := q.Next() // a1 running
+	b, v, _ := take(q) // a1 running
 	if v != "a1" {
 		t.Fatal(v)
 	}
@@ -146,8 +140,8 @@ func TestDropKeepsKeyBusyWhileItsHeadRuns(t *testing.T) {
 	if q.Len() != 1 {
 		t.Fatalf("a3 should wait behind running a1; Len=%d", q.Len())
 	}
-	q.Done(ticket)
-	if _, v, _ := q.Next(); v != "a3" {
+	q.Finish(b)
+	if _, v, _ := take(q); v != "a3" {
 		t.Fatalf("next = %s, want a3", v)
 	}
 }
@@ -165,16 +159,16 @@ func TestKeysSharingALaneStayInOrder(t *testing.T) {
 	q.Push(keyA, "a1")
 	q.Push(keyA+16, "c1") // same lane as keyA
 	q.Push(keyB, "b1")
-	t1, v1, _ := q.Next()
-	_, v2, _ := q.Next()
+	b1, v1, _ := take(q)
+	_, v2, _ := take(q)
 	if v1 != "a1" || v2 != "b1" {
 		t.Fatalf("ran %s, %s; want a1 then b1 (c1 waits behind a1's lane)", v1, v2)
 	}
 	if q.Len() != 1 {
 		t.Fatalf("Len = %d, want 1 (c1 waiting)", q.Len())
 	}
-	q.Done(t1)
-	if _, v, _ := q.Next(); v != "c1" {
+	q.Finish(b1)
+	if _, v, _ := take(q); v != "c1" {
 		t.Fatalf("next = %s, want c1", v)
 	}
 }
@@ -198,15 +192,15 @@ func TestRunnableItemsRunOldestFirst(t *testing.T) {
 	q.Push(keyB+1, "c1")
 	q.Push(keyB+2, "d1")
 	// Take b1 and a1; a1 done makes a2 runnable: older than c1 and d1.
-	_, v1, _ := q.Next()
-	ta, v2, _ := q.Next()
+	_, v1, _ := take(q)
+	ba, v2, _ := take(q)
 	if v1 != "b1" || v2 != "a1" {
 		t.Fatalf("first two = %s, %s; want b1, a1", v1, v2)
 	}
-	q.Done(ta)
+	q.Finish(ba)
 	var got []string
 	for q.Len() > 0 {
-		_, v, _ := q.Next()
+		_, v, _ := take(q)
 		got = append(got, v)
 	}
 	if fmt.Sprint(got) != "[a2 c1 d1]" {
@@ -299,7 +293,7 @@ func TestNoItemWaitsBehindFarNewerOnes(t *testing.T) {
 			pushed++
 			inQueue++
 		}
-		tickets, vs, _ := q.NextBatch(64, 1, nil, nil)
+		b, vs, _ := fill(q, 64, 1)
 		for _, v := range vs {
 			done[v] = true
 			inQueue--
@@ -308,7 +302,7 @@ func TestNoItemWaitsBehindFarNewerOnes(t *testing.T) {
 		for oldest < total && done[oldest] {
 			oldest++
 		}
-		q.DoneAll(tickets)
+		q.Finish(b)
 	}
 	if limit := capacity + 1<<bucketShift; worst > limit {
 		t.Fatalf("an item ran %d pushes ahead of the oldest unfinished one; want at most %d (cap + one bucket)", worst, limit)
@@ -342,20 +336,20 @@ func TestABatchTakesAKeysItemsInOrder(t *testing.T) {
 		}
 		q.Push(key, v)
 	}
-	tickets, vs, _ := q.NextBatch(64, 1, nil, nil)
+	b, vs, _ := fill(q, 64, 1)
 	if fmt.Sprint(vs) != "[a1 b1 a2 a3]" {
 		t.Fatalf("batch %v, want [a1 b1 a2 a3] (push order)", vs)
 	}
-	if !tickets[0].holds() || !tickets[1].holds() || tickets[2].holds() || tickets[3].holds() {
-		t.Fatalf("tickets %v: want a1 and b1 holding their lanes, a2 and a3 nothing", tickets)
+	if tk := b.tickets; !tk[0].holds() || !tk[1].holds() || tk[2].holds() || tk[3].holds() {
+		t.Fatalf("tickets %v: want a1 and b1 holding their lanes, a2 and a3 nothing", tk)
 	}
 	q.Push(keyA, "a4")
 	q.Push(keyB+1, "c1")
-	if _, vs2, _ := q.NextBatch(64, 1, nil, nil); fmt.Sprint(vs2) != "[c1]" {
+	if _, vs2, _ := fill(q, 64, 1); fmt.Sprint(vs2) != "[c1]" {
 		t.Fatalf("second batch %v, want [c1]: a4 waits while a1-a3 run", vs2)
 	}
-	q.DoneAll(tickets)
-	if _, vs3, _ := q.NextBatch(64, 1, nil, nil); fmt.Sprint(vs3) != "[a4]" {
+	q.Finish(b)
+	if _, vs3, _ := fill(q, 64, 1); fmt.Sprint(vs3) != "[a4]" {
 		t.Fatalf("after the first batch %v, want [a4]", vs3)
 	}
 }
@@ -367,17 +361,17 @@ func TestAnItemQueuedBeforeItsLaneWasTakenStaysAheadOfLaterOnes(t *testing.T) {
 	q := New(16, linksFor[string]())
 	q.Push(keyA, "a1")
 	q.Push(keyA, "a2")
-	t1, v1, _ := q.Next()
+	b1, v1, _ := take(q)
 	if v1 != "a1" {
 		t.Fatalf("first %s, want a1", v1)
 	}
 	q.Push(keyA, "a3")
-	q.Done(t1)
+	q.Finish(b1)
 	var got []string
 	for q.Len() > 0 {
-		tk, v, _ := q.Next()
+		bk, v, _ := take(q)
 		got = append(got, v)
-		q.Done(tk)
+		q.Finish(bk)
 	}
 	if fmt.Sprint(got) != "[a2 a3]" {
 		t.Fatalf("then %v, want [a2 a3]", got)
@@ -393,13 +387,34 @@ func TestHotKeysSpreadOverWorkers(t *testing.T) {
 		q.Push(keyA, fmt.Sprint("a", i))
 		q.Push(keyB, fmt.Sprint("b", i))
 	}
-	if _, v1, _ := q.NextBatch(64, 2, nil, nil); fmt.Sprint(v1) != "[a0]" {
+	if _, v1, _ := fill(q, 64, 2); fmt.Sprint(v1) != "[a0]" {
 		t.Fatalf("first batch %v, want [a0]: one key, the other left for the other worker", v1)
 	}
-	if _, v2, _ := q.NextBatch(64, 2, nil, nil); fmt.Sprint(v2) != "[b0]" {
+	if _, v2, _ := fill(q, 64, 2); fmt.Sprint(v2) != "[b0]" {
 		t.Fatalf("second batch %v, want [b0]", v2)
 	}
 	if q.Len() != 98 {
 		t.Fatalf("Len = %d, want 98 waiting", q.Len())
 	}
+}
+
+// take is a worker taking one item: a batch of one, its item taken. Finish
+// the batch when the item is done.
+func take[T comparable](q *Queue[T]) (*Batch[T], T, bool) {
+	b, vs, ok := fill(q, 1, 1)
+	if !ok {
+		var zero T
+		return b, zero, false
+	}
+	return b, vs[0], true
+}
+
+// fill is a worker filling a batch of up to max items and taking each, as
+// it runs them (takeAll). Finish the batch when they are done.
+func fill[T comparable](q *Queue[T], max, workers int) (*Batch[T], []T, bool) {
+	b := new(Batch[T])
+	if !q.Fill(b, max, workers) {
+		return b, nil, false
+	}
+	return b, takeAll(b), true
 }
