@@ -121,7 +121,7 @@ func newMetrics(processor string, reg prometheus.Registerer, workers int, latenc
 		deadLettered:   counter("records_dead_lettered_total", "Failed records sent to the dead-letter topic, by input topic.", "topic"),
 		parked:         one("records_parked_total", "Records parked in the retry path behind an earlier record of their key."),
 		panics:         one("handler_panics_total", "Handler panics recovered."),
-		stalls:         one("handler_stalls_total", "Handler calls that ran past the stall limit (1 ms, or 8 times the worker's recent mean handler time if longer) while other workers could run: the records behind it in its worker's batch went to the other workers. Counted once per call, with Workers above 1 only."),
+		stalls:         one("handler_stalls_total", "Handler calls that ran past the stall limit (1 ms, or 8 times the worker's recent mean handler time if longer); the records queued behind each in its worker's batch went to the other workers. Counted once per call, with Workers above 1 only."),
 		backpressure:   one("backpressure_pauses_total", "Times fetching paused because the in-flight caps were reached."),
 		rebalances:     one("rebalances_total", "Partition assignments received."),
 		commits:        one("commits_total", "Successful offset commits."),
