@@ -178,9 +178,12 @@ func (s *spread) watch() {
 	}
 	// Per worker, the progress last seen, since when, and whether the
 	// record it is in was already stolen behind.
-	seen := make([]uint64, len(s.busy))
-	since := make([]time.Duration, len(s.busy))
-	stolen := make([]bool, len(s.busy))
+	type seen struct {
+		progress uint64
+		since    time.Duration
+		stolen   bool
+	}
+	last := make([]seen, len(s.busy))
 	tick := time.NewTimer(stuckAfter / 2)
 	defer tick.Stop()
 	for {
@@ -226,12 +229,12 @@ func (s *spread) watch() {
 				if !narrowed {
 					watch = stall
 				}
-				if p := s.stall.progress(i); p != seen[i] {
-					seen[i], since[i], stolen[i] = p, now, false
-				} else if !stolen[i] && now-since[i] >= stall {
+				if p, w := s.stall.progress(i), &last[i]; p != w.progress {
+					*w = seen{progress: p, since: now}
+				} else if !w.stolen && now-w.since >= stall {
 					// Once per stalled record: its batch is fixed once
 					// filled, so a second steal would find nothing.
-					stolen[i] = true
+					w.stolen = true
 					if s.stall.steal(i) > 0 {
 						s.engage()
 					}

@@ -42,9 +42,10 @@ func (b *Batch[T]) Take() (v T, ok bool) {
 }
 
 // Progress returns a value that changes whenever the batch's worker takes
-// an item or fills the batch anew: if it is the same a while later, the
-// worker is still in the same item.
-func (b *Batch[T]) Progress() uint64 { return b.state.Load() }
+// an item or fills the batch anew, and only then (a Steal does not change
+// it): if it is the same a while later, the worker is still in the same
+// item.
+func (b *Batch[T]) Progress() uint64 { return b.state.Load() &^ (batchIndex << 16) }
 
 // Fill blocks until an item is runnable and fills b with up to max
 // runnable items, a share of those ready for workers workers (see
@@ -54,8 +55,7 @@ func (q *Queue[T]) Fill(b *Batch[T], max, workers int) bool {
 	max = min(max, batchIndex)
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	var ok bool
-	b.tickets, b.items, b.seqs, ok = q.takeLocked(max, workers, b.tickets[:0], b.items[:0], b.seqs[:0])
+	ok := q.takeLocked(b, max, workers)
 	gen := (b.state.Load() &^ (batchGen - 1)) + batchGen
 	b.state.Store(gen | uint64(len(b.items))<<16)
 	return ok

@@ -221,3 +221,32 @@ func TestStealKeepsEveryKeyInOrder(t *testing.T) {
 	}
 	t.Logf("%d items stolen", stolen.Load())
 }
+
+// TestProgressMovesOnlyWithItsWorker: the watcher reads Progress to tell
+// that a worker is still in one item, and counts one stall per item; a
+// Steal must not look like the worker moved on, or the same hung item
+// would be counted again.
+func TestProgressMovesOnlyWithItsWorker(t *testing.T) {
+	q := New(16, linksFor[string]())
+	q.Push(keyA, "a1")
+	q.Push(keyB, "b1")
+	var b Batch[string]
+	q.Fill(&b, 64, 1)
+	filled := b.Progress()
+	b.Take() // a1, and hangs in it
+	took := b.Progress()
+	if took == filled {
+		t.Fatal("Progress did not change when the worker took an item")
+	}
+	if n := q.Steal(&b); n != 1 {
+		t.Fatalf("stole %d items, want 1 (b1)", n)
+	}
+	if b.Progress() != took {
+		t.Fatal("Progress changed at a Steal, with the worker still in a1")
+	}
+	q.Finish(&b)
+	q.Fill(&b, 64, 1)
+	if b.Progress() == took {
+		t.Fatal("Progress did not change when the batch was filled anew")
+	}
+}

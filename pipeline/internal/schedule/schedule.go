@@ -216,11 +216,10 @@ func (q *Queue[T]) pushLocked(key uint64, v T) bool {
 	return true
 }
 
-// takeLocked blocks until at least one item is runnable and appends the
-// runnable items to vs, their tickets (for release) to tickets and their
-// push order to seqs, or returns ok=false once the queue is closed. It
-// takes up to max, and a share of the ready items, not all, so that the
-// other workers stay busy.
+// takeLocked blocks until at least one item is runnable and fills b (its
+// items, their tickets for release and their push order) with the runnable
+// items, or returns false once the queue is closed. It takes up to max, and
+// a share of the ready items, not all, so that the other workers stay busy.
 //
 // With one worker (workers is 1) it takes a key's queued items together:
 // they come in push order, the caller runs them in that order, one after
@@ -229,47 +228,47 @@ func (q *Queue[T]) pushLocked(key uint64, v T) bool {
 // that keys spread over the workers.
 //
 // The caller holds mu.
-func (q *Queue[T]) takeLocked(max, workers int, tickets []Ticket, vs []T, seqs []uint64) ([]Ticket, []T, []uint64, bool) {
-	first := len(tickets)
+func (q *Queue[T]) takeLocked(b *Batch[T], max, workers int) bool {
+	b.tickets, b.items, b.seqs = b.tickets[:0], b.items[:0], b.seqs[:0]
 	group := workers <= 1
 	var share int
-	for len(tickets) == first {
+	for len(b.items) == 0 {
 		for q.runnable() == 0 && !q.closed {
 			q.cond.Wait()
 		}
 		if q.closed {
-			return tickets[:first], vs[:first], seqs[:first], false
+			return false
 		}
 		share = min(max, (q.runnable()+workers-1)/workers)
-		for len(tickets)-first < share && q.runnable() > 0 {
+		for len(b.items) < share && q.runnable() > 0 {
 			e, fresh := q.popOldest()
 			if t, ok := q.claim(e, fresh, group); ok {
-				tickets = append(tickets, t)
-				vs = append(vs, e.v)
-				seqs = append(seqs, e.seq)
+				b.tickets = append(b.tickets, t)
+				b.items = append(b.items, e.v)
+				b.seqs = append(b.seqs, e.seq)
 			}
 		}
 	}
-	if got := len(tickets) - first; !group && got < share {
+	if got := len(b.items); !group && got < share {
 		// Fewer could run than were queued (the rest waits behind
 		// them): leave the others their part, still holding their
 		// lanes, as released items.
-		keep := first + (got+workers-1)/workers
-		for i := keep; i < len(tickets); i++ {
-			if t := tickets[i]; t.holds() && q.state[t] == taken {
+		keep := (got + workers - 1) / workers
+		for i := keep; i < got; i++ {
+			if t := b.tickets[i]; t.holds() && q.state[t] == taken {
 				q.state[t] = busy
 			}
-			q.released.push(entry[T]{vs[i], tickets[i], seqs[i]})
+			q.released.push(entry[T]{b.items[i], b.tickets[i], b.seqs[i]})
 		}
-		if len(tickets)-keep > 1 {
+		if got-keep > 1 {
 			q.cond.Broadcast()
-		} else if len(tickets) > keep {
+		} else if got > keep {
 			q.cond.Signal()
 		}
-		tickets, vs, seqs = tickets[:keep], vs[:keep], seqs[:keep]
+		b.tickets, b.items, b.seqs = b.tickets[:keep], b.items[:keep], b.seqs[:keep]
 	}
-	q.settle(tickets[first:])
-	return tickets, vs, seqs, true
+	q.settle(b.tickets)
+	return true
 }
 
 // release frees the lane of a finished item, making the next item of its
