@@ -70,10 +70,16 @@ after one unreported warm-up step (--warmup) for the broker's JIT:
               average, so the share other processes took is shown.
   5. stops the stages (SIGTERM) and deletes the step's topics.
 
-A mode stops at its first rate that is not bounded, but every rate up to
-2,000/s is measured (the acceptance lines need 1,000 and 2,000 in key mode).
-It prints a table, the highest bounded rate of each mode, key/partition
-ratios measured in the same run, and the two acceptance lines.
+Where the modes disagree at a rate (one bounded, another not), each runs
+there once more, in the reverse order: near the machine's limit the step
+that runs first at a new rate has done worse in either mode, and another
+user of the machine for part of one step (the "others" column) can decide
+a single verdict. A mode stops at its first rate where it was not bounded
+in every step, but every rate up to 2,000/s is measured (the acceptance
+lines need 1,000 and 2,000 in key mode). It prints a table, the highest
+rate each mode was bounded at in every step, key/partition ratios measured
+in the same run (a rate run twice pairs first steps, then second ones),
+and the two acceptance lines.
 
 --profile instead runs one step per mode at --profile-rate with score's
 --pprof-addr set and GODEBUG=schedtrace=1000,gctrace=1, and saves score's

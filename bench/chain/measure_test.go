@@ -220,11 +220,44 @@ func TestSearchInterleavesAndStopsAModeAfterItFallsBehind(t *testing.T) {
 		"key@500", "partition@500",
 		"partition@1000", "key@1000",
 		"key@2000", "partition@2000", // key fell behind at 2000 but the acceptance lines need 2000
+		"partition@2000", "key@2000", // they disagreed: each again, the other first
 		"partition@3000",
-		"partition@4000", // partition falls behind here
+		"partition@4000", // partition falls behind here, alone: nothing to disagree with
 	}
 	if !slices.Equal(ran, want) {
 		t.Fatalf("ran %v\nwant %v", ran, want)
+	}
+}
+
+// Near the machine's limit the first step at a new rate does worse in
+// either mode; a mode must not win the comparison by running second.
+func TestSearchRunsBothModesAgainWhereTheyDisagree(t *testing.T) {
+	var results []*stepResult
+	steps := map[string]int{}
+	err := search([]int{1000, 4000, 6000}, []string{modeKey, modePartition}, func(m string, rate int) (bool, error) {
+		steps[fmt.Sprintf("%s@%d", m, rate)]++
+		// At 4000 whichever runs first falls behind; 6000 is beyond both.
+		first := len(results) > 0 && results[len(results)-1].rate != rate
+		bounded := rate < 4000 || rate == 4000 && !first
+		results = append(results, &stepResult{mode: m, rate: rate, verdict: verdict{bounded: bounded}})
+		return bounded, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if steps["key@4000"] != 2 || steps["partition@4000"] != 2 {
+		t.Fatalf("steps %v: want each mode twice at 4000, where they disagreed", steps)
+	}
+	// Partition mode went first at 4000 (the second rate) and fell
+	// behind there once: it is out, key mode goes on.
+	if steps["partition@6000"] != 0 || steps["key@6000"] != 1 {
+		t.Fatalf("steps %v: partition fell behind in one of its 4000 steps, so it is out; key kept up in both", steps)
+	}
+	if got, want := highestBounded(results, modePartition), "1000/s (not bounded at 4000/s in 1 of its 2 steps)"; got != want {
+		t.Errorf("partition: %q, want %q", got, want)
+	}
+	if got, want := highestBounded(results, modeKey), "4000/s (not bounded at 6000/s)"; got != want {
+		t.Errorf("partition: %q, want %q", got, want)
 	}
 }
 

@@ -67,7 +67,7 @@ func report(w io.Writer, cfg config, results []*stepResult, loadStart, loadEnd s
 	printRatios(w, results)
 	fmt.Fprintln(w)
 	for _, m := range cfg.modes {
-		fmt.Fprintf(w, "highest bounded rate, %s mode: %s\n", m, highestBounded(results, m))
+		fmt.Fprintf(w, "highest rate bounded in every step, %s mode: %s\n", m, highestBounded(results, m))
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, acceptanceBounded(results))
@@ -97,14 +97,20 @@ func printRatios(w io.Writer, results []*stepResult) {
 
 func printRatio(w io.Writer, results []*stepResult, num, den string) {
 	var rows []string
+	nth := map[int]int{} // per rate, how many of num's steps came before
 	for _, n := range results {
 		if n.mode != num {
 			continue
 		}
-		d := find(results, den, n.rate)
-		if d == nil {
+		// A rate run twice pairs each mode's first steps, then its
+		// second ones.
+		i := nth[n.rate]
+		nth[n.rate]++
+		ds := tries(results, den, n.rate)
+		if i >= len(ds) {
 			continue
 		}
+		d := ds[i]
 		ratio := func(a, b float64) string {
 			if b <= 0 {
 				return "-"
@@ -129,35 +135,66 @@ func printRatio(w io.Writer, results []*stepResult, num, den string) {
 	fmt.Fprintln(w, strings.Join(rows, "\n"))
 }
 
-// highestBounded is the highest rate at which mode stayed bounded with
-// every lower rate bounded too.
+// highestBounded is the highest rate at which mode stayed bounded in
+// every step, with every lower rate bounded too. A rate the modes were run
+// at twice (search's second round where they disagreed) says in how many
+// of its steps mode kept up.
 func highestBounded(results []*stepResult, mode string) string {
-	best, tried := 0, 0
-	var firstFail int
+	type tally struct{ rate, steps, bounded int }
+	var rates []tally // ascending, as search runs them
 	for _, r := range results {
 		if r.mode != mode {
 			continue
 		}
-		tried = max(tried, r.rate)
-		if !r.verdict.bounded {
-			if firstFail == 0 {
-				firstFail = r.rate
-			}
-			continue
+		if len(rates) == 0 || rates[len(rates)-1].rate != r.rate {
+			rates = append(rates, tally{rate: r.rate})
 		}
-		if firstFail == 0 {
-			best = r.rate
+		t := &rates[len(rates)-1]
+		t.steps++
+		if r.verdict.bounded {
+			t.bounded++
 		}
+	}
+	// notIn says in how many of a rate's steps mode fell behind, where
+	// it ran there more than once.
+	notIn := func(t tally) string {
+		if t.steps == 1 {
+			return ""
+		}
+		return fmt.Sprintf(" in %d of its %d steps", t.steps-t.bounded, t.steps)
+	}
+	best := -1
+	for i, t := range rates {
+		if t.bounded < t.steps {
+			break
+		}
+		best = i
 	}
 	switch {
-	case tried == 0:
+	case len(rates) == 0:
 		return "not run"
-	case best == 0:
-		return fmt.Sprintf("none (not bounded at %d/s, the lowest rate tried)", firstFail)
-	case firstFail == 0:
-		return fmt.Sprintf("%d/s (the highest rate tried)", best)
+	case best == -1:
+		return fmt.Sprintf("none (not bounded at %d/s%s, the lowest rate tried)", rates[0].rate, notIn(rates[0]))
+	case best == len(rates)-1:
+		top := rates[best]
+		if top.steps > 1 {
+			return fmt.Sprintf("%d/s (the highest rate tried; bounded in all %d steps there)", top.rate, top.steps)
+		}
+		return fmt.Sprintf("%d/s (the highest rate tried)", top.rate)
 	}
-	return fmt.Sprintf("%d/s (not bounded at %d/s)", best, firstFail)
+	fail := rates[best+1]
+	return fmt.Sprintf("%d/s (not bounded at %d/s%s)", rates[best].rate, fail.rate, notIn(fail))
+}
+
+// tries returns mode's steps at rate, in the order run.
+func tries(results []*stepResult, mode string, rate int) []*stepResult {
+	var out []*stepResult
+	for _, r := range results {
+		if r.mode == mode && r.rate == rate {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func find(results []*stepResult, mode string, rate int) *stepResult {

@@ -14,10 +14,14 @@ const acceptanceRate = 2000
 
 // search runs the step search: at each rate, ascending, one step per mode
 // still in the race, the modes alternating which goes first, so that a
-// drift of the machine's load over the run hits both alike. A mode leaves
-// the race at its first unbounded rate, but still runs at every rate up to
-// acceptanceRate. run returns whether the step's lag stayed bounded; search
-// stops at run's first error.
+// drift of the machine's load over the run hits both alike. Where the
+// modes disagree at a rate (one bounded, another not), each runs there once
+// more, in the reverse order: near the machine's limit whichever step runs
+// first at a new rate has done worse, in either mode, and one step each
+// would leave a mode's verdict to that (see bounded). A mode leaves the
+// race at its first rate not bounded in every step, but still runs at
+// every rate up to acceptanceRate. run returns whether the step's lag
+// stayed bounded; search stops at run's first error.
 func search(rates []int, modes []string, run func(mode string, rate int) (bool, error)) error {
 	out := map[string]bool{} // modes that fell behind
 	for i, rate := range rates {
@@ -25,22 +29,36 @@ func search(rates []int, modes []string, run func(mode string, rate int) (bool, 
 		if i%2 == 1 {
 			slices.Reverse(order)
 		}
-		ran := false
+		var ran []string
+		verdicts := map[bool]bool{}
 		for _, m := range order {
 			if out[m] && rate > acceptanceRate {
 				continue
 			}
-			ran = true
+			ran = append(ran, m)
 			bounded, err := run(m, rate)
 			if err != nil {
 				return err
 			}
+			verdicts[bounded] = true
 			if !bounded {
 				out[m] = true
 			}
 		}
-		if !ran {
+		if len(ran) == 0 {
 			break
+		}
+		if len(verdicts) == 2 {
+			slices.Reverse(ran)
+			for _, m := range ran {
+				bounded, err := run(m, rate)
+				if err != nil {
+					return err
+				}
+				if !bounded {
+					out[m] = true
+				}
+			}
 		}
 	}
 	return nil
