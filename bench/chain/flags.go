@@ -17,7 +17,9 @@ const synopsis = `usage: go run ./bench/chain [options]
 
 Sustained-load benchmark of the order chain on real Kafka. It starts a
 Kafka 4.x broker on this machine (the host JVM, with the jars that
-deploy/kafka/build.sh fetched; or uses --brokers), builds validate, score,
+deploy/kafka/build.sh fetched, and Kafka's default heap: 1 GiB committed
+from the start, each collection logged to kafka-gc.log in the workdir; or
+uses --brokers), builds validate, score,
 decide and loader from cmd/, and for each rate in --rates and each mode in
 --modes, interleaved (the modes alternate which goes first at each rate),
 after one unreported warm-up step (--warmup) for the broker's JIT:
