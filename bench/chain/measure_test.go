@@ -257,7 +257,7 @@ func TestSearchRunsBothModesAgainWhereTheyDisagree(t *testing.T) {
 		t.Errorf("partition: %q, want %q", got, want)
 	}
 	if got, want := highestBounded(results, modeKey), "4000/s (not bounded at 6000/s)"; got != want {
-		t.Errorf("partition: %q, want %q", got, want)
+		t.Errorf("key: %q, want %q", got, want)
 	}
 }
 

@@ -197,11 +197,10 @@ func tries(results []*stepResult, mode string, rate int) []*stepResult {
 	return out
 }
 
+// find returns mode's first step at rate, nil if it did not run there.
 func find(results []*stepResult, mode string, rate int) *stepResult {
-	for _, r := range results {
-		if r.mode == mode && r.rate == rate {
-			return r
-		}
+	if ts := tries(results, mode, rate); len(ts) > 0 {
+		return ts[0]
 	}
 	return nil
 }

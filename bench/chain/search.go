@@ -24,39 +24,41 @@ const acceptanceRate = 2000
 // stayed bounded; search stops at run's first error.
 func search(rates []int, modes []string, run func(mode string, rate int) (bool, error)) error {
 	out := map[string]bool{} // modes that fell behind
+	// step runs mode m at rate and takes it out of the race if it fell
+	// behind.
+	step := func(m string, rate int) (bool, error) {
+		bounded, err := run(m, rate)
+		if err == nil && !bounded {
+			out[m] = true
+		}
+		return bounded, err
+	}
 	for i, rate := range rates {
 		order := slices.Clone(modes)
 		if i%2 == 1 {
 			slices.Reverse(order)
 		}
 		var ran []string
-		verdicts := map[bool]bool{}
+		var kept, fell bool // some mode kept up at rate, some fell behind
 		for _, m := range order {
 			if out[m] && rate > acceptanceRate {
 				continue
 			}
 			ran = append(ran, m)
-			bounded, err := run(m, rate)
+			bounded, err := step(m, rate)
 			if err != nil {
 				return err
 			}
-			verdicts[bounded] = true
-			if !bounded {
-				out[m] = true
-			}
+			kept, fell = kept || bounded, fell || !bounded
 		}
 		if len(ran) == 0 {
 			break
 		}
-		if len(verdicts) == 2 {
+		if kept && fell {
 			slices.Reverse(ran)
 			for _, m := range ran {
-				bounded, err := run(m, rate)
-				if err != nil {
+				if _, err := step(m, rate); err != nil {
 					return err
-				}
-				if !bounded {
-					out[m] = true
 				}
 			}
 		}
